@@ -1,0 +1,40 @@
+# CineSync — `make run` (main job on the bundled data) and `make test` (the test suite).
+# Both create the virtual environment in .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+OUT ?= results
+
+.PHONY: run test test-slow test-all lint benchmark clean
+
+$(BIN)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "CineSync needs Python >= 3.11"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+## Main job: leaderboard of every model on the bundled MovieLens data (loo and recbole-8-1-1).
+run: $(BIN)/.installed
+	@mkdir -p $(OUT)
+	$(BIN)/cinesync evaluate --protocol loo --models all --k 10,20 --json $(OUT)/loo.json --csv $(OUT)/loo.csv --report $(OUT)/loo
+	$(BIN)/cinesync evaluate --protocol recbole-8-1-1 --models all --k 10,20 --json $(OUT)/recbole.json --csv $(OUT)/recbole.csv --report $(OUT)/recbole
+
+## Tests: the default (fast) suite.
+test: $(BIN)/.installed
+	$(BIN)/pytest -q -m "not slow" -n 2
+
+## Slow tests (real-data checks); CI runs these too.
+test-slow: $(BIN)/.installed
+	$(BIN)/pytest -q -m "slow" || [ $$? -eq 5 ]
+
+test-all: test test-slow
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check src tests
+
+benchmark: $(BIN)/.installed
+	$(BIN)/cinesync benchmark --out $(OUT)/benchmark
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -1,0 +1,266 @@
+"""The `cinesync` command line — the one place that reads argv and the environment."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from cinesync.errors import CineSyncError
+
+app = typer.Typer(help="CineSync: movie & TV recommendations — data, models, evaluation.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+data_app = typer.Typer(help="Inspect data sets and write splits.", no_args_is_help=True)
+models_app = typer.Typer(help="The model zoo.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+app.add_typer(models_app, name="models")
+console = Console()
+err_console = Console(stderr=True)
+
+DatasetOpt = Annotated[str, typer.Option("--dataset", "-d", help="Bundled/known name (ml-latest-small, ml-100k, "
+                       "ml-1m, ..., anime, csv, parquet) or a path to a data file/folder/zip.")]
+PathOpt = Annotated[str | None, typer.Option("--path", help="Local zip/folder/file for --dataset.")]
+TmdbOpt = Annotated[str | None, typer.Option("--tmdb-path", help="TMDB 5000 movies csv/zip: join plot overviews "
+                    "and runtimes via links.csv.")]
+DownloadOpt = Annotated[bool, typer.Option("--download", help="Download a MovieLens set from GroupLens (checksum "
+                        "verified) when no --path is given.")]
+UserCol = Annotated[str, typer.Option("--user-col", help="csv/parquet: user id column.")]
+ItemCol = Annotated[str, typer.Option("--item-col", help="csv/parquet: item id column.")]
+RatingCol = Annotated[str | None, typer.Option("--rating-col", help="csv/parquet: rating column (optional).")]
+TimeCol = Annotated[str | None, typer.Option("--timestamp-col", help="csv/parquet: timestamp column (optional).")]
+SepOpt = Annotated[str | None, typer.Option("--sep", help="csv: field separator (default: detect).")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")]
+
+
+def _setup_logging(verbose: bool = False) -> None:
+    from rich.logging import RichHandler
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", datefmt="[%X]",
+                        handlers=[RichHandler(console=err_console, show_path=False)], force=True)
+    for noisy in ("matplotlib", "PIL", "numba"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _load(dataset: str, path: str | None, tmdb_path: str | None, download: bool, user_col: str, item_col: str,
+          rating_col: str | None, timestamp_col: str | None, sep: str | None) -> Any:
+    from cinesync.data.loaders import ColumnMap, load_dataset
+
+    columns = None
+    if dataset in ("csv", "parquet") or Path(dataset).suffix.lower() in (".csv", ".tsv", ".parquet", ".txt"):
+        columns = ColumnMap(user=user_col, item=item_col, rating=rating_col, timestamp=timestamp_col, sep=sep)
+    return load_dataset(dataset, path, tmdb_path=tmdb_path, columns=columns, download=download)
+
+
+def _parse_ks(k: str) -> list[int]:
+    try:
+        ks = sorted({int(x) for x in k.split(",") if x.strip()})
+    except ValueError:
+        raise typer.BadParameter(f"--k must be comma-separated positive integers, got {k!r}") from None
+    if not ks or ks[0] <= 0:
+        raise typer.BadParameter(f"--k must be comma-separated positive integers, got {k!r}")
+    return ks
+
+
+def _parse_sets(values: list[str], models: list[str]) -> dict[str, dict[str, Any]]:
+    """`--set ease.l2=200` -> {"ease": {"l2": 200}} (values parsed as JSON when possible)."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in values:
+        if "=" not in item or "." not in item.split("=", 1)[0]:
+            raise typer.BadParameter(f"--set expects MODEL.PARAM=VALUE, got {item!r}")
+        key, raw = item.split("=", 1)
+        model, param = key.split(".", 1)
+        if model not in models:
+            raise typer.BadParameter(f"--set {item!r}: model {model!r} is not in --models ({', '.join(models)})")
+        try:
+            val = json.loads(raw)
+        except json.JSONDecodeError:
+            val = raw
+        out.setdefault(model, {})[param] = val
+    return out
+
+
+def _parse_models(models: str) -> list[str]:
+    from cinesync.models.registry import available, model_class
+
+    names = available() if models == "all" else [m.strip().lower() for m in models.split(",") if m.strip()]
+    for n in names:
+        model_class(n)
+    return names
+
+
+@app.command()
+def evaluate(
+    dataset: DatasetOpt = "ml-latest-small",
+    path: PathOpt = None,
+    tmdb_path: TmdbOpt = None,
+    download: DownloadOpt = False,
+    protocol: Annotated[str, typer.Option("--protocol", "-p", help="loo | recbole-8-1-1 | temporal | ratio "
+                        "(see `cinesync data protocols`).")] = "loo",
+    split_dir: Annotated[str | None, typer.Option("--split", help="Evaluate on exactly this split: a directory with "
+                         "train.tsv, valid.tsv, test.tsv (header user, item, rating, timestamp).")] = None,
+    models: Annotated[str, typer.Option("--models", "-m", help="Comma-separated model names, or 'all'.")] = "all",
+    k: Annotated[str, typer.Option("--k", help="Cut-offs, comma-separated.")] = "10,20",
+    seed: Annotated[int, typer.Option(help="Seed for splits and models.")] = 0,
+    tune: Annotated[bool, typer.Option("--tune/--no-tune", help="Tune each model's key hyper-parameters on the "
+                    "validation split (never test) before scoring test.")] = True,
+    sets: Annotated[list[str] | None, typer.Option("--set", help="Fix a hyper-parameter: MODEL.PARAM=VALUE "
+                    "(repeatable; fixed params are not tuned).")] = None,
+    json_out: Annotated[str | None, typer.Option("--json", help="Write results JSON here.")] = None,
+    csv_out: Annotated[str | None, typer.Option("--csv", help="Write a CSV row per model here.")] = None,
+    report: Annotated[str | None, typer.Option("--report", help="Write report.md/report.html/leaderboard.png "
+                      "into this directory.")] = None,
+    save_split: Annotated[str | None, typer.Option("--save-split", help="Also write the split used to this "
+                          "directory (train/valid/test.tsv).")] = None,
+    batch_size: Annotated[int, typer.Option(help="Users scored per chunk (bounds memory).")] = 2048,
+    sampled: Annotated[int, typer.Option("--sampled", help="ALSO report sampled metrics with N random negatives "
+                       "per test item (not comparable with full ranking; off by default).")] = 0,
+    no_beyond: Annotated[bool, typer.Option("--no-beyond", help="Skip beyond-accuracy metrics.")] = False,
+    user_col: UserCol = "user", item_col: ItemCol = "item", rating_col: RatingCol = None,
+    timestamp_col: TimeCol = None, sep: SepOpt = None, verbose: VerboseOpt = False,
+) -> None:
+    """Evaluate models with full-ranking metrics and print a leaderboard (mean ±95 % CI, best in bold)."""
+    _setup_logging(verbose)
+    from cinesync.data.splits import read_split, write_split
+    from cinesync.eval.experiment import ExperimentConfig, run_experiment
+    from cinesync.eval.protocols import make_split
+    from cinesync.eval.report import print_leaderboard, write_csv, write_json, write_report
+
+    ks = _parse_ks(k)
+    names = _parse_models(models)
+    configs = _parse_sets(sets or [], names)
+    if batch_size <= 0:
+        raise typer.BadParameter("--batch-size must be positive")
+    if split_dir:
+        split = read_split(split_dir)
+        ds_name, proto = f"split:{split_dir}", "split-dir"
+    else:
+        data = _load(dataset, path, tmdb_path, download, user_col, item_col, rating_col, timestamp_col, sep)
+        split = make_split(protocol, data, seed=seed)
+        ds_name, proto = data.name, protocol
+    for line in split.log:
+        logging.getLogger("cinesync.split").info(line)
+    if save_split:
+        write_split(split, save_split)
+    cfg = ExperimentConfig(dataset=ds_name, protocol=proto, models=names, ks=ks, seed=seed, tune=tune,
+                           configs=configs, batch_size=batch_size, beyond=not no_beyond,
+                           sampled_negatives=sampled)
+    doc = run_experiment(split, cfg)
+    if sampled:
+        err_console.print("[yellow]warning:[/yellow] sampled_* metrics use random negatives and are NOT comparable "
+                          "with full-ranking metrics or published full-ranking results")
+    print_leaderboard(doc, console)
+    if json_out:
+        write_json(doc, json_out)
+        console.print(f"results JSON: {json_out}")
+    if csv_out:
+        write_csv(doc, csv_out)
+        console.print(f"results CSV: {csv_out}")
+    if report:
+        write_report(doc, report)
+        console.print(f"report: {Path(report) / 'report.html'}")
+
+
+@data_app.command("list")
+def data_list() -> None:
+    """Known data set names."""
+    from cinesync.data.loaders import DATASETS
+
+    for name, desc in DATASETS.items():
+        console.print(f"[bold]{name}[/bold]: {desc}")
+
+
+@data_app.command("show")
+def data_show(
+    dataset: Annotated[str, typer.Argument(help="Data set name or path.")] = "ml-latest-small",
+    path: PathOpt = None, tmdb_path: TmdbOpt = None, download: DownloadOpt = False,
+    user_col: UserCol = "user", item_col: ItemCol = "item", rating_col: RatingCol = None,
+    timestamp_col: TimeCol = None, sep: SepOpt = None, verbose: VerboseOpt = False,
+) -> None:
+    """Counts, density, rating and time ranges, and the domain mix."""
+    _setup_logging(verbose)
+    data = _load(dataset, path, tmdb_path, download, user_col, item_col, rating_col, timestamp_col, sep)
+    d = data.describe()
+    from rich.table import Table
+
+    t = Table(title=d.pop("name"), show_header=False)
+    for key, val in d.items():
+        shown = f"{val:.5f}" if isinstance(val, float) and key == "density" else (
+            f"{val:,}" if isinstance(val, int) else str(val))
+        t.add_row(key, shown)
+    console.print(t)
+
+
+@data_app.command("protocols")
+def data_protocols() -> None:
+    """The named evaluation protocols and exactly what each does."""
+    from cinesync.eval.protocols import PROTOCOLS
+
+    for name, spec in PROTOCOLS.items():
+        console.print(f"[bold]{name}[/bold]: {spec.description}")
+
+
+@data_app.command("split")
+def data_split(
+    out: Annotated[str, typer.Option("--out", "-o", help="Directory for train.tsv, valid.tsv, test.tsv.")],
+    dataset: DatasetOpt = "ml-latest-small", path: PathOpt = None, download: DownloadOpt = False,
+    protocol: Annotated[str, typer.Option("--protocol", "-p")] = "loo",
+    seed: Annotated[int, typer.Option()] = 0, verbose: VerboseOpt = False,
+) -> None:
+    """Write a protocol's split to disk (to feed another library the identical split)."""
+    _setup_logging(verbose)
+    from cinesync.data.splits import write_split
+    from cinesync.eval.protocols import make_split
+
+    data = _load(dataset, path, None, download, "user", "item", None, None, None)
+    split = make_split(protocol, data, seed=seed)
+    write_split(split, out)
+    console.print(f"wrote {out}: {split.summary()}")
+
+
+@models_app.command("available")
+def models_available() -> None:
+    """Registered models with their default configs and validation grids."""
+    from cinesync.models.registry import available, model_class
+
+    for name in available():
+        cls = model_class(name)
+        defaults = cls.config_class().model_dump()
+        console.print(f"[bold]{name}[/bold] ({cls.__name__}): defaults {defaults}; tuned on validation over "
+                      f"{cls.tune_grid or 'nothing'}")
+
+
+@app.command()
+def benchmark(
+    models: Annotated[str, typer.Option("--models", "-m", help="Comma-separated model names, or 'all'.")] = "all",
+    synthetic: Annotated[bool, typer.Option("--synthetic/--no-synthetic", help="Also run the synthetic power-law "
+                         "set.")] = True,
+    users: Annotated[int, typer.Option(help="Synthetic users.")] = 100_000,
+    items: Annotated[int, typer.Option(help="Synthetic items.")] = 20_000,
+    interactions: Annotated[int, typer.Option(help="Synthetic interactions.")] = 10_000_000,
+    synthetic_models: Annotated[str, typer.Option(help="Models run on the synthetic set.")] = "pop,itemknn,als",
+    out: Annotated[str | None, typer.Option("--out", help="Write the table as JSON and a plot PNG here.")] = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Fit time, evaluation time and peak memory per model (bundled data + synthetic power-law set)."""
+    _setup_logging(verbose)
+    from cinesync.bench import run_benchmark
+
+    run_benchmark(_parse_models(models), synthetic, users, items, interactions,
+                  _parse_models(synthetic_models), out, console)
+
+
+def main() -> None:
+    """Entry point: friendly one-line errors for expected failures, exit code 2."""
+    try:
+        app()
+    except CineSyncError as e:
+        err_console.print(f"[red]error:[/red] {e}")
+        sys.exit(2)
+    except FileNotFoundError as e:
+        err_console.print(f"[red]error:[/red] file not found: {e.filename or e}")
+        sys.exit(2)

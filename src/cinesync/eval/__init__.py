@@ -1,0 +1,1 @@
+"""Evaluation: metrics, named split protocols, the experiment runner, statistics and reports."""

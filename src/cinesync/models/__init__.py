@@ -1,0 +1,8 @@
+"""Model zoo behind one interface. Importing this package registers the built-in models."""
+
+from cinesync.models import popular  # noqa: F401
+from cinesync.models.base import FitContext, ModelConfig, Recommender, ValidationData
+from cinesync.models.registry import available, create, model_class, register
+
+__all__ = ["FitContext", "ModelConfig", "Recommender", "ValidationData", "available", "create",
+           "model_class", "register"]
