@@ -19,8 +19,9 @@ data_app = typer.Typer(help="Inspect data sets and write splits.", no_args_is_he
 models_app = typer.Typer(help="The model zoo.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(models_app, name="models")
-console = Console()
-err_console = Console(stderr=True)
+# wide enough for the leaderboard when output is piped to a file
+console = Console(width=None if sys.stdout.isatty() else 180)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 DatasetOpt = Annotated[str, typer.Option("--dataset", "-d", help="Bundled/known name (ml-latest-small, ml-100k, "
                        "ml-1m, ..., anime, csv, parquet) or a path to a data file/folder/zip.")]
@@ -29,8 +30,13 @@ TmdbOpt = Annotated[str | None, typer.Option("--tmdb-path", help="TMDB 5000 movi
                     "and runtimes via links.csv.")]
 DownloadOpt = Annotated[bool, typer.Option("--download", help="Download a MovieLens set from GroupLens (checksum "
                         "verified) when no --path is given.")]
-UserCol = Annotated[str, typer.Option("--user-col", help="csv/parquet: user id column.")]
-ItemCol = Annotated[str, typer.Option("--item-col", help="csv/parquet: item id column.")]
+UserCol = Annotated[str | None, typer.Option("--user-col", help="csv/parquet: user id column (default: 'user').")]
+ItemCol = Annotated[str | None, typer.Option("--item-col", help="csv/parquet: item id column (default: 'item').")]
+ItemsFile = Annotated[str | None, typer.Option("--items-file", help="csv/parquet: item metadata file joined on "
+                      "the item id (columns set by --title-col / --genres-col).")]
+TitleCol = Annotated[str | None, typer.Option("--title-col", help="csv/parquet: title column of --items-file.")]
+GenresCol = Annotated[str | None, typer.Option("--genres-col", help="csv/parquet: '|'-separated genres column "
+                      "of --items-file.")]
 RatingCol = Annotated[str | None, typer.Option("--rating-col", help="csv/parquet: rating column (optional).")]
 TimeCol = Annotated[str | None, typer.Option("--timestamp-col", help="csv/parquet: timestamp column (optional).")]
 SepOpt = Annotated[str | None, typer.Option("--sep", help="csv: field separator (default: detect).")]
@@ -46,13 +52,13 @@ def _setup_logging(verbose: bool = False) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _load(dataset: str, path: str | None, tmdb_path: str | None, download: bool, user_col: str, item_col: str,
-          rating_col: str | None, timestamp_col: str | None, sep: str | None) -> Any:
+def _load(dataset: str, path: str | None, tmdb_path: str | None = None, download: bool = False,
+          **column_flags: str | None) -> Any:
+    """Load a data set; column flags (user/item/rating/timestamp/sep/items_path/title/genres) only for tables."""
     from cinesync.data.loaders import ColumnMap, load_dataset
 
-    columns = None
-    if dataset in ("csv", "parquet") or Path(dataset).suffix.lower() in (".csv", ".tsv", ".parquet", ".txt"):
-        columns = ColumnMap(user=user_col, item=item_col, rating=rating_col, timestamp=timestamp_col, sep=sep)
+    given = {k: v for k, v in column_flags.items() if v is not None}
+    columns = ColumnMap(**given) if given else None
     return load_dataset(dataset, path, tmdb_path=tmdb_path, columns=columns, download=download)
 
 
@@ -120,8 +126,9 @@ def evaluate(
     sampled: Annotated[int, typer.Option("--sampled", help="ALSO report sampled metrics with N random negatives "
                        "per test item (not comparable with full ranking; off by default).")] = 0,
     no_beyond: Annotated[bool, typer.Option("--no-beyond", help="Skip beyond-accuracy metrics.")] = False,
-    user_col: UserCol = "user", item_col: ItemCol = "item", rating_col: RatingCol = None,
-    timestamp_col: TimeCol = None, sep: SepOpt = None, verbose: VerboseOpt = False,
+    user_col: UserCol = None, item_col: ItemCol = None, rating_col: RatingCol = None,
+    timestamp_col: TimeCol = None, sep: SepOpt = None, items_file: ItemsFile = None, title_col: TitleCol = None,
+    genres_col: GenresCol = None, verbose: VerboseOpt = False,
 ) -> None:
     """Evaluate models with full-ranking metrics and print a leaderboard (mean ±95 % CI, best in bold)."""
     _setup_logging(verbose)
@@ -139,11 +146,10 @@ def evaluate(
         split = read_split(split_dir)
         ds_name, proto = f"split:{split_dir}", "split-dir"
     else:
-        data = _load(dataset, path, tmdb_path, download, user_col, item_col, rating_col, timestamp_col, sep)
+        data = _load(dataset, path, tmdb_path, download, user=user_col, item=item_col, rating=rating_col,
+                     timestamp=timestamp_col, sep=sep, items_path=items_file, title=title_col, genres=genres_col)
         split = make_split(protocol, data, seed=seed)
         ds_name, proto = data.name, protocol
-    for line in split.log:
-        logging.getLogger("cinesync.split").info(line)
     if save_split:
         write_split(split, save_split)
     cfg = ExperimentConfig(dataset=ds_name, protocol=proto, models=names, ks=ks, seed=seed, tune=tune,
@@ -178,19 +184,23 @@ def data_list() -> None:
 def data_show(
     dataset: Annotated[str, typer.Argument(help="Data set name or path.")] = "ml-latest-small",
     path: PathOpt = None, tmdb_path: TmdbOpt = None, download: DownloadOpt = False,
-    user_col: UserCol = "user", item_col: ItemCol = "item", rating_col: RatingCol = None,
-    timestamp_col: TimeCol = None, sep: SepOpt = None, verbose: VerboseOpt = False,
+    user_col: UserCol = None, item_col: ItemCol = None, rating_col: RatingCol = None,
+    timestamp_col: TimeCol = None, sep: SepOpt = None, items_file: ItemsFile = None, title_col: TitleCol = None,
+    genres_col: GenresCol = None, verbose: VerboseOpt = False,
 ) -> None:
     """Counts, density, rating and time ranges, and the domain mix."""
     _setup_logging(verbose)
-    data = _load(dataset, path, tmdb_path, download, user_col, item_col, rating_col, timestamp_col, sep)
+    data = _load(dataset, path, tmdb_path, download, user=user_col, item=item_col, rating=rating_col,
+                 timestamp=timestamp_col, sep=sep, items_path=items_file, title=title_col, genres=genres_col)
     d = data.describe()
     from rich.table import Table
 
     t = Table(title=d.pop("name"), show_header=False)
     for key, val in d.items():
-        shown = f"{val:.5f}" if isinstance(val, float) and key == "density" else (
-            f"{val:,}" if isinstance(val, int) else str(val))
+        if isinstance(val, float):
+            shown = f"{val:.5f}" if key == "density" else f"{val:.3f}"
+        else:
+            shown = f"{val:,}" if isinstance(val, int) else str(val)
         t.add_row(key, shown)
     console.print(t)
 
@@ -216,7 +226,7 @@ def data_split(
     from cinesync.data.splits import write_split
     from cinesync.eval.protocols import make_split
 
-    data = _load(dataset, path, None, download, "user", "item", None, None, None)
+    data = _load(dataset, path, None, download)
     split = make_split(protocol, data, seed=seed)
     write_split(split, out)
     console.print(f"wrote {out}: {split.summary()}")

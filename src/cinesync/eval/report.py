@@ -10,12 +10,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-LEADERBOARD_METRICS = ("ndcg", "recall", "hr", "mrr")
 
 
 def _columns(doc: dict[str, Any]) -> list[str]:
+    """NDCG and Recall at every K, HR and MRR at the first K."""
     ks = doc["config"]["k"]
-    return [f"{m}@{k}" for k in ks for m in LEADERBOARD_METRICS]
+    return [f"{m}@{k}" for k in ks for m in ("ndcg", "recall")] + [f"{m}@{ks[0]}" for m in ("hr", "mrr")]
 
 
 def _best(doc: dict[str, Any], col: str) -> str | None:
