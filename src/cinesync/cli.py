@@ -264,6 +264,19 @@ def benchmark(
                   _parse_models(synthetic_models), out, console)
 
 
+from cinesync.cli_store import install as _install_store  # noqa: E402
+
+_install_store(app, models_app)
+
+from cinesync.cli_serve import install as _install_serve  # noqa: E402
+
+_install_serve(app)
+
+from cinesync.cli_bot import install as _install_bot  # noqa: E402
+
+_install_bot(app)
+
+
 def main() -> None:
     """Entry point: friendly one-line errors for expected failures, exit code 2."""
     try:

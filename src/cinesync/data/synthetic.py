@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cinesync.data.arrays import unique_int
 from cinesync.data.dataset import Interactions
 
 
@@ -53,12 +54,15 @@ def power_law(n_users: int, n_items: int, n_interactions: int, alpha: float = 1.
     item_p /= item_p.sum()
     user_p = 1.0 / np.arange(1, n_users + 1) ** 0.5
     user_p /= user_p.sum()
-    key = np.zeros(0, np.int64)
-    while len(key) < n_interactions:  # popular pairs repeat: draw until enough distinct pairs
-        need = int((n_interactions - len(key)) * 1.3) + 1000
-        u = rng.choice(n_users, size=need, p=user_p)
-        i = rng.choice(n_items, size=need, p=item_p)
-        key = np.unique(np.concatenate([key, u.astype(np.int64) * n_items + i]))
+    if n_interactions > n_users * n_items // 2:
+        raise ValueError("power_law: ask for at most half of all user-item pairs")
+    need = int(n_interactions * 1.2)
+    u = rng.choice(n_users, size=need, p=user_p)
+    i = rng.choice(n_items, size=need, p=item_p)
+    key = unique_int(u.astype(np.int64) * n_items + i)
+    while len(key) < n_interactions:  # popular pairs repeat: top up with uniform pairs (rarely repeat)
+        extra = rng.integers(0, n_users * n_items, size=n_interactions - len(key) + 1000, dtype=np.int64)
+        key = unique_int(np.concatenate([key, extra]))
     key = rng.permutation(key)[:n_interactions]
     u, i = (key // n_items).astype(np.int32), (key % n_items).astype(np.int32)
     from cinesync.data.ids import IdIndex

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from cinesync.data import filters
+from cinesync.data.arrays import unique_int
 from cinesync.data.dataset import Interactions
 from cinesync.data.splits import Split, counts_line, leave_last_out, ratio, temporal
 from cinesync.errors import ConfigError
@@ -50,7 +51,7 @@ def _dedup_repeats(data: Interactions, lines: list[str]) -> Interactions:
     """Keep the last of repeated (user, item) pairs, if any: an earlier copy would be excluded
     from ranking as "seen" while the later one is a target, an unreachable hit."""
     key = data.user.astype(np.int64) * max(1, data.n_items) + data.item
-    n_rep = len(key) - len(np.unique(key))
+    n_rep = len(key) - len(unique_int(key))
     if n_rep:
         data = filters.dedup(data, "last")
         _note(lines, counts_line(data, f"dedup 'last' ({n_rep:,} repeated user-item rows removed)"))
@@ -99,7 +100,8 @@ def _spec(name: str, description: str, defaults: dict[str, Any], build: Builder)
 PROTOCOLS: dict[str, ProtocolSpec] = {
     "loo": _spec("loo", """
         Leave-last-one-out (SASRec / BERT4Rec setup). Every interaction counts as positive
-        (rating values are kept only for explicit-feedback models); repeated user-item pairs keep the last one; no k-core. Per user, in
+        (rating values are kept only for explicit-feedback models); repeated user-item pairs
+        keep the last one; no k-core. Per user, in
         time order (ties in file order): last item = test, second-last = valid, rest = train;
         users with fewer than 3 interactions stay entirely in train. Scoring test, the
         user's history is train + the valid item. Full ranking over every item in the data,

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 
-
 def _columns(doc: dict[str, Any]) -> list[str]:
     """NDCG and Recall at every K, HR and MRR at the first K."""
     ks = doc["config"]["k"]
@@ -151,7 +150,8 @@ def write_report(doc: dict[str, Any], directory: str | Path) -> Path:
     md = "\n\n".join([f"# CineSync evaluation: {c['dataset']} / {c['protocol']}", intro, markdown_table(doc),
                       "`*` significantly worse than the best (Wilcoxon signed-rank, Holm, p < 0.05); "
                       "± is the half-width of a 95 % bootstrap CI over test users.",
-                      "![leaderboard](leaderboard.png)", "## Data\n\n" + "\n".join(f"- {x}" for x in doc["data"]["log"])])
+                      "![leaderboard](leaderboard.png)",
+                      "## Data\n\n" + "\n".join(f"- {x}" for x in doc["data"]["log"])])
     (d / "report.md").write_text(md + "\n")
     header, rows, _ = leaderboard_rows(doc)
     table = "<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>" + "".join(

@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
+from cinesync.data.arrays import unique_int
 from cinesync.data.history import HistoryBatch
 from cinesync.eval import beyond
 from cinesync.eval.metrics import mae, ranking_metrics, rmse
@@ -188,10 +189,10 @@ def _rating_metrics(model: Recommender, split: Any) -> dict[str, float]:
     test = split.test
     if test.rating is None or len(test) == 0 or np.ptp(test.rating) == 0 or not hasattr(model, "predict"):
         return {}
-    hist = split.train.histories(np.unique(test.user))
+    hist = split.train.histories(unique_int(test.user))
     row_of = np.full(split.train.n_users, -1, np.int64)
     row_of[hist.users] = np.arange(len(hist))
-    pred = model.predict(hist, row_of[test.user], test.item)
+    pred = model.predict(hist, test.item, rows=row_of[test.user])
     return {"rmse": float(rmse(pred, test.rating)), "mae": float(mae(pred, test.rating))}
 
 

@@ -1,6 +1,6 @@
 """Model zoo behind one interface. Importing this package registers the built-in models."""
 
-from cinesync.models import popular  # noqa: F401
+from cinesync.models import als, biasedmf, ease, itemknn, popular, rp3beta, userknn  # noqa: F401
 from cinesync.models.base import FitContext, ModelConfig, Recommender, ValidationData
 from cinesync.models.registry import available, create, model_class, register
 

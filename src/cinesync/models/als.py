@@ -86,7 +86,7 @@ class ALSConfig(ModelConfig):
     seed: random init (None = the FitContext seed). num_threads: implicit's threads."""
 
     factors: int = pydantic.Field(64, ge=1)
-    regularization: float = pydantic.Field(10.0, ge=0.0)
+    regularization: float = pydantic.Field(10.0, gt=0.0)
     alpha: float = pydantic.Field(2.0, gt=0.0)
     iterations: int = pydantic.Field(15, ge=1)
     seed: int | None = None
@@ -159,4 +159,3 @@ class BPR(_FoldInMF):
             )
             m.fit(x, show_progress=ctx.progress)
         self._set_items(m.item_factors, popularity(x))
-        self.train_user_factors_ = np.asarray(m.user_factors, np.float32)  # diagnostics only, not saved

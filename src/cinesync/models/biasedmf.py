@@ -91,7 +91,7 @@ class BiasedMF(Recommender):
     name = "biasedmf"
     config_class = BiasedMFConfig
     uses_ratings = True
-    tune_grid: ClassVar[dict[str, list]] = {"factors": [16, 32, 64], "reg": [0.05, 0.1]}
+    tune_grid: ClassVar[dict[str, list]] = {"factors": [32, 64], "reg": [0.05, 0.1, 0.2]}
 
     def _penalty(self, counts: np.ndarray) -> np.ndarray:
         """(n, d) diagonal penalties for rows with ``counts`` ratings: [reg]*f + [bias_reg]."""

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 #: item rows of W computed per block (bounds a dense (block, n_items) float64 array)
 BLOCK_ROWS = 1024
+#: P_ui is densified for the block products when it fits in this many bytes (float64)
+DENSE_BUDGET_BYTES = 512 * 2**20
 
 
 class RP3betaConfig(ModelConfig):
@@ -62,7 +64,7 @@ class RP3beta(Recommender):
         p_iu = _row_normalise(x.T.tocsr(), a)  # (items, users)
         pop = np.diff(x.tocsc().indptr).astype(np.float64)
         discount = np.where(pop > 0, np.power(np.maximum(pop, 1.0), -b), 0.0)
-        dense_p_ui: Any = p_ui.toarray() if p_ui.shape[0] * p_ui.shape[1] * 8 <= 512 * 2**20 else p_ui
+        dense_p_ui: Any = p_ui.toarray() if p_ui.shape[0] * p_ui.shape[1] * 8 <= DENSE_BUDGET_BYTES else p_ui
         parts = []
         for sl in row_chunks(x.shape[1], BLOCK_ROWS):
             w = p_iu[sl] @ dense_p_ui

@@ -23,10 +23,8 @@ def topk_rows(block: np.ndarray, k: int, by_abs: bool = False) -> sp.csr_matrix:
     if kk <= 0 or m == 0:
         return sp.csr_matrix((m, n), dtype=np.float32)
     key = np.abs(block) if by_abs else block
-    if kk < n:
-        cols = np.argpartition(-key, kk - 1, axis=1)[:, :kk]
-    else:
-        cols = np.broadcast_to(np.arange(n), (m, n))
+    full = np.broadcast_to(np.arange(n), (m, n))
+    cols = np.argpartition(-key, kk - 1, axis=1)[:, :kk] if kk < n else full
     vals = np.take_along_axis(block, cols, axis=1)
     keep = vals != 0 if by_abs else vals > 0
     rows = np.broadcast_to(np.arange(m)[:, None], cols.shape)

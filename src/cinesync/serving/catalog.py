@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterable
 
 import numpy as np
+import pandas as pd
 
 from cinesync.data.dataset import Interactions
 
@@ -51,7 +52,8 @@ class CatalogArrays:
         self.is_tv = self.domain_masks["tv"]
         self.overview: list[str] = frame["overview"].astype(str).tolist()
         if "runtime" in frame.columns:
-            rt = np.asarray(frame["runtime"].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan))
+            rt = pd.to_numeric(frame["runtime"], errors="coerce").astype("Float64").to_numpy(
+                dtype=np.float64, na_value=np.nan)
             self.runtime = np.where(rt > 0, rt, np.nan)
         else:
             self.runtime = np.full(n, np.nan)

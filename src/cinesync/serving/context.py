@@ -116,6 +116,8 @@ def resolve(ctx: Context, now: datetime | None = None) -> Context:
 def standardise(scores: np.ndarray) -> np.ndarray:
     """z-scores of a pool's scores (float64); a constant pool gives zeros."""
     s = np.asarray(scores, np.float64)
+    if len(s) == 0:
+        return s
     sd = s.std()
     return (s - s.mean()) / sd if sd > 1e-12 else np.zeros_like(s)
 

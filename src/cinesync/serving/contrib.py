@@ -118,9 +118,9 @@ class ItemItemSource(ContributionSource):
 class EASEDualSource(ItemItemSource):
     """EASE stored in Woodbury form: W[i, j] = (x_i^T K x_j) / (l2 * pdiag[j]) for i != j, 0 on the diagonal.
 
-    x_i = item i's column of the (n_users, m) training matrix X. ``x_i^T K`` is precomputed for every
-    item once, as an (m, n_users) float32 matrix (at most half the size of a dense B, since the dual
-    form is only chosen when n_users <= m / 2), so a request costs one small sparse-dense product.
+    x_i = item i's column of the (n_users, m) training matrix X. Both X^T and the rows ``x_i^T K``
+    are kept dense, (m, n_users) float32 each (together at most the size of a dense B, since EASE
+    only picks the dual form when n_users <= m / 2), so a request costs one small dense product.
     """
 
     kind = "item-item weights (EASE dual)"
@@ -128,12 +128,13 @@ class EASEDualSource(ItemItemSource):
     def __init__(self, x: Any, k: np.ndarray, pdiag: np.ndarray, l2: float, n_items: int,
                  keep: np.ndarray | None) -> None:
         super().__init__(np.zeros((0, 0)), n_items, keep)
-        self.xt = sp.csr_matrix(x).T.tocsr().astype(np.float32)  # (m, n_users)
-        self.xtk = np.asarray(self.xt @ np.asarray(k, np.float32), np.float32)  # (m, n_users) rows x_i^T K
+        xt = sp.csr_matrix(x).T.tocsr().astype(np.float32)  # (m, n_users)
+        self.xtk = np.asarray(xt @ np.asarray(k, np.float32), np.float32)  # (m, n_users) rows x_i^T K
+        self.xt = xt.toarray()
         self.scale = (1.0 / (l2 * np.asarray(pdiag, np.float64))).astype(np.float32)
 
     def _block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        out = np.asarray(self.xt[cols] @ self.xtk[rows].T, np.float64).T  # (H, T)
+        out = (self.xtk[rows] @ self.xt[cols].T).astype(np.float64)  # (H, T)
         out *= self.scale[cols][None, :]
         out[rows[:, None] == cols[None, :]] = 0.0
         return out

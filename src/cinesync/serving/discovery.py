@@ -8,9 +8,9 @@
   mean rating shrunk toward the global mean: ``(n * mean + m * global) / (n + m)``, m = min_ratings.
 - onboarding: the most-rated titles, taken round-robin across the chosen genres so each gets
   an equal share.
-- search: rapidfuzz WRatio of the query against each title, "title (year)" and the title
-  with a trailing article moved to the front ("Matrix, The" -> "The Matrix"); best of the three,
-  0..100, ties broken by popularity.
+- search: rapidfuzz WRatio (token_sort_ratio for titles shorter than the query) of the query
+  against each title, "title (year)" (queries with a digit) and the title with a trailing article moved to the front
+  ("Matrix, The" -> "The Matrix"); best of the three, 0..100, ties broken by popularity.
 """
 
 from __future__ import annotations
@@ -89,20 +89,42 @@ class TitleSearch:
         self.cat = cat
         titles = cat.titles
         with_year = [t if y is None else f"{t} ({y})" for t, y in zip(titles, cat.year_of, strict=True)]
-        variants = (titles, with_year, [_front_article(t) for t in titles])
-        self.choices = [[utils.default_process(t) for t in v] for v in variants]
+        fronted = [_front_article(t) for t in titles]
+        moved = np.flatnonzero([f != t for f, t in zip(fronted, titles, strict=True)])
+        # (item indices or None = all items, processed strings, their lengths, only for queries with digits)
+        self.variants: list[tuple[np.ndarray | None, list[str], np.ndarray, bool]] = []
+        for idx, strings, digits_only in ((None, titles, False), (None, with_year, True),
+                                           (moved, [fronted[i] for i in moved.tolist()], False)):
+            proc = [utils.default_process(t) for t in strings]
+            self.variants.append((idx, proc, np.fromiter(map(len, proc), np.int64, count=len(proc)), digits_only))
 
     def search(self, q: str, k: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(item indices, scores 0..100) of the ``k`` best matches among ``allowed`` items."""
+        """(item indices, scores 0..100) of the ``k`` best matches among ``allowed`` items.
+
+        WRatio rewards a query found inside a longer title ("matrix" in "The Matrix Reloaded");
+        for titles shorter than the query that partial match would let "Go" match "godfater", so
+        there the whole-string token_sort_ratio is used instead. "title (year)" is only tried
+        when the query has a digit.
+        """
         if not isinstance(q, str) or not q.strip():
             raise ValueError("search query must not be empty")
         query = utils.default_process(q)
         if not query:
             raise ValueError(f"search query {q!r} has no letters or digits")
+        has_digit = any(ch.isdigit() for ch in query)
         score = np.zeros(self.cat.n, np.float64)
-        for choices in self.choices:
-            s = process.cdist([query], choices, scorer=fuzz.WRatio, dtype=np.float32)[0]
-            np.maximum(score, s, out=score)
+        for idx, choices, lengths, digits_only in self.variants:
+            if (digits_only and not has_digit) or not choices:
+                continue
+            w = process.cdist([query], choices, scorer=fuzz.WRatio, dtype=np.float32)[0]
+            short = np.flatnonzero(lengths < len(query))
+            if len(short):
+                w[short] = process.cdist([query], [choices[i] for i in short.tolist()],
+                                         scorer=fuzz.token_sort_ratio, dtype=np.float32)[0]
+            target = score if idx is None else score[idx]
+            np.maximum(target, w, out=target)
+            if idx is not None:
+                score[idx] = target
         score[~allowed] = -1.0
         order = np.lexsort((-self.cat.popularity, -score))
         order = order[score[order] > 0][:k]

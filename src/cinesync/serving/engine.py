@@ -14,7 +14,6 @@ genres, never an error. No database access: the caller passes the current ``User
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,7 +23,7 @@ import numpy as np
 
 from cinesync.data.dataset import Interactions
 from cinesync.data.history import HistoryBatch
-from cinesync.errors import ConfigError, UnknownIdError
+from cinesync.errors import ConfigError
 from cinesync.models.base import Recommender
 from cinesync.ranking import mask_items, topk
 from cinesync.serving import discovery, group
@@ -32,11 +31,19 @@ from cinesync.serving.catalog import CatalogArrays, unit_rows
 from cinesync.serving.context import ContextRules, resolve, standardise
 from cinesync.serving.contrib import LeaveOneOutSource, contribution_source
 from cinesync.serving.diversity import mmr
-from cinesync.serving.explain import (HistoryView, explain_targets, popular_explanation,
-                                      similar_explanation)
-from cinesync.serving.schemas_engine import (BecauseItem, Context, Explanation, GroupResult, RecRequest,
-                                             Recommendation, RecResult, SearchHit)
+from cinesync.serving.explain import HistoryView, explain_targets, popular_explanation, similar_explanation
+from cinesync.serving.schemas_engine import (
+    BecauseItem,
+    Context,
+    Explanation,
+    GroupResult,
+    Recommendation,
+    RecRequest,
+    RecResult,
+    SearchHit,
+)
 from cinesync.serving.state import UserState
+from cinesync.serving.timing import time_recommend  # re-exported: the benchmark calls it from here
 
 __all__ = ["BecauseItem", "Context", "Engine", "Explanation", "GroupResult", "RecRequest", "RecResult",
            "Recommendation", "SearchHit", "UserState", "time_recommend"]
@@ -284,7 +291,14 @@ class Engine:
     # ---- watch party -------------------------------------------------------
     def group(self, members: dict[str, UserState], req: RecRequest | None = None,
               strategy: Literal["average", "least_misery", "fair"] = "fair") -> GroupResult:
-        """A shared list for ``members`` (see ``group`` for satisfaction and the strategies)."""
+        """A shared list for ``members`` (see ``cinesync.serving.group`` for satisfaction and strategies).
+
+        All members are scored in ONE ``model.score`` call (empty histories get popularity). Items any
+        member has seen or blocked are excluded; with ``available_only`` an item must be on some
+        member's providers. The pool is the union of every member's top ``max(10k, 50)``; context
+        boosts are added to each member's standardised scores before they become satisfaction.
+        ``req.diversity`` is not used: the strategy decides the order.
+        """
         if not members:
             raise ValueError("group needs at least one member")
         if strategy not in group.STRATEGIES:
@@ -330,35 +344,3 @@ class Engine:
         return GroupResult(items=items, satisfaction=satisfaction, mean=mean, strategy=strategy,
                            context_reasons=self.rules.reasons(fired))
 
-
-def _benchmark_state(data: Interactions, n_history: int = 50) -> UserState:
-    """A 50-item history: the first ``n_history`` events of the first user who has that many."""
-    hb = data.histories()
-    lens = hb.lengths
-    u = int(np.flatnonzero(lens >= n_history)[0]) if (lens >= n_history).any() else int(np.argmax(lens))
-    row = hb.row(u)[:n_history]
-    start = int(hb.indptr[u])
-    rats = [None] * len(row) if hb.ratings is None else hb.ratings[start: start + len(row)].tolist()
-    return UserState(history=tuple(data.items.ids_of(row)), ratings=tuple(rats),
-                     timestamps=tuple(float(t) for t in range(len(row))))
-
-
-def time_recommend(engine: Engine, n: int = 200, state: UserState | None = None,
-                   req: RecRequest | None = None) -> dict[str, float]:
-    """Latency of ``engine.recommend`` (history -> explained top-10) over ``n`` calls, after 5 warm-ups.
-
-    Default input: a 50-item history from the engine's data, k=10, fixed evening context.
-    Returns p50_ms, p95_ms, mean_ms, n, history_len.
-    """
-    state = state or _benchmark_state(engine.data)
-    req = req or RecRequest(k=10, context=Context(hour=20, weekday=4))
-    for _ in range(5):
-        engine.recommend(state, req)
-    times = np.empty(n)
-    for j in range(n):
-        t0 = time.perf_counter()
-        engine.recommend(state, req)
-        times[j] = time.perf_counter() - t0
-    ms = times * 1000.0
-    return {"p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95)),
-            "mean_ms": float(ms.mean()), "n": float(n), "history_len": float(len(state.history))}

@@ -85,29 +85,40 @@ def sentence(because: list[BecauseItem], genres: list[str], fallback: str) -> st
 
 def explain_targets(contrib: np.ndarray, targets: np.ndarray, hv: HistoryView, cat: CatalogArrays,
                     fallback: str = "Recommended for you") -> list[Explanation]:
-    """One Explanation per target. contrib: (len(targets), len(hv.items)) contributions."""
+    """One Explanation per target. contrib: (len(targets), len(hv.items)) contributions.
+
+    Vectorised over targets: this runs on every request.
+    """
+    targets = np.asarray(targets, np.int64)
+    n_t, n_h = len(targets), len(hv.items)
+    item_g = cat.genre_bool[targets]  # (T, G)
+    if n_h:
+        pos = np.clip(np.asarray(contrib, np.float64).reshape(n_t, n_h), 0.0, None)
+        total = pos.sum(axis=1)
+        order = np.argsort(-pos, axis=1, kind="stable")[:, :MAX_BECAUSE]  # (T, <=3)
+        top = np.take_along_axis(pos, order, axis=1)
+        valid = (top > 0) & (top >= MIN_RELATIVE * top[:, :1])
+        contrib_g = (cat.genre_bool[hv.items[order]] & valid[:, :, None]).any(axis=1)  # (T, G)
+    else:
+        pos = total = order = top = None
+        valid = np.zeros((n_t, 0), bool)
+        contrib_g = np.zeros_like(item_g)
+    fallback_g = np.zeros(len(cat.genre_names), bool)
+    fallback_g[hv.top_genres()] = True
+    has_contrib = valid.any(axis=1)
+    shared = item_g & np.where(has_contrib[:, None], contrib_g, fallback_g[None, :]) & (hv.profile > 0)[None, :]
+    ranked = np.argsort(-hv.profile, kind="stable")
+    totals = [] if total is None else total.tolist()
+    shared_ranked = shared[:, ranked]
     out = []
-    hist_genres = cat.genre_bool[hv.items] if len(hv.items) else None
-    for row, t in zip(contrib, np.asarray(targets).tolist(), strict=True):
-        because: list[BecauseItem] = []
-        pos = np.clip(row, 0.0, None)
-        total = pos.sum()
-        contributors = np.zeros(0, np.int64)
-        if total > 0:
-            order = np.argsort(-pos, kind="stable")[:MAX_BECAUSE]
-            contributors = order[pos[order] >= MIN_RELATIVE * pos[order[0]]]
-            for c in contributors.tolist():
+    for r in range(n_t):
+        because = []
+        if has_contrib[r]:
+            for c, w in zip(order[r][valid[r]].tolist(), top[r][valid[r]].tolist(), strict=True):  # type: ignore[index]
                 i = int(hv.items[c])
                 because.append(BecauseItem(item_id=cat.item_ids[i], title=cat.titles[i], rating=hv.ratings[c],
-                                           weight=round(float(pos[c] / total), 4)))
-        item_cols = np.flatnonzero(cat.genre_bool[t])
-        if len(contributors) and hist_genres is not None:
-            shared = item_cols[hist_genres[contributors][:, item_cols].any(axis=0)]
-        else:
-            shared = np.intersect1d(item_cols, hv.top_genres())
-        shared = shared[np.argsort(-hv.profile[shared], kind="stable")]
-        shared = shared[hv.profile[shared] > 0][:MAX_GENRES]
-        genres = [cat.genre_names[j] for j in shared.tolist()]
+                                           weight=round(w / totals[r], 4)))
+        genres = [cat.genre_names[j] for j in ranked[shared_ranked[r]][:MAX_GENRES].tolist()]
         out.append(Explanation(text=sentence(because, genres, fallback), because=because, genres=genres))
     return out
 

@@ -21,7 +21,7 @@ from cinesync.errors import DataError, UnknownIdError
 from cinesync.serving.state import UserState
 from cinesync.store.importer import import_availability, import_interactions
 from cinesync.store.schema import EVENT_KINDS, Availability, Event, Item, ModelVersion, User
-from cinesync.store.snapshot import catalog_frame, interactions_snapshot
+from cinesync.store.snapshot import NEGATIVE_KINDS, POSITIVE_KINDS, catalog_frame, interactions_snapshot
 from cinesync.store.versions import (
     get_version,
     list_versions,
@@ -37,11 +37,10 @@ __all__ = [
     "EVENT_KINDS", "POSITIVE_KINDS", "NEGATIVE_KINDS", "add_event", "availability_map", "catalog_frame",
     "counts", "create_user", "get_item", "get_user", "get_version", "hash_token", "import_availability",
     "import_interactions", "interactions_snapshot", "list_versions", "next_version", "promote",
-    "promoted_version", "promotion_history", "register_version", "rollback", "update_user", "user_by_token", "user_state",
+    "promoted_version", "promotion_history", "register_version", "rollback", "update_user", "user_by_token",
+    "user_state", "validate_rating",
 ]
 
-POSITIVE_KINDS = ("rating", "watched")
-NEGATIVE_KINDS = ("dislike", "not_interested")
 RATING_MIN, RATING_MAX, RATING_STEP = 0.5, 5.0, 0.5
 
 

@@ -1,0 +1,98 @@
+"""``cinesync bot``: run the Discord bot on the same store and served model as ``cinesync serve``.
+
+The store, the served Engine and its hot reload come from the HTTP service's ``ServiceState``.
+The bot token comes from the environment (DISCORD_TOKEN; never a command-line flag, which would
+show up in process lists); --home / --database-url default to CINESYNC_HOME /
+CINESYNC_DATABASE_URL via ``Settings.from_env``. ``install(app)`` adds the command.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from cinesync.errors import CineSyncError
+
+if TYPE_CHECKING:
+    from cinesync.serving.engine import Engine
+
+err_console = Console(stderr=True, soft_wrap=True)
+log = logging.getLogger(__name__)
+
+TOKEN_ENV = "DISCORD_TOKEN"
+MISSING_TOKEN = (f"{TOKEN_ENV} is not set. Create a bot at https://discord.com/developers/applications "
+                 f"(Bot -> Reset Token), then run `{TOKEN_ENV}=<token> cinesync bot`.")
+
+
+def bot(
+    guild: Annotated[int | None, typer.Option("--guild", help="Also sync the commands to this server id, where "
+                     "they appear at once (development).")] = None,
+    check_every: Annotated[float, typer.Option("--check-every", help="Seconds between checks for a newly "
+                           "promoted model version.")] = 1.0,
+    home: Annotated[Path | None, typer.Option("--home", help="State directory holding cinesync.db and models/ "
+                    "(default: $CINESYNC_HOME or ~/.cinesync).")] = None,
+    database_url: Annotated[str | None, typer.Option("--database-url", help="SQLAlchemy URL (default: "
+                            "$CINESYNC_DATABASE_URL or sqlite:///HOME/cinesync.db).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    """Run the CineSync Discord bot (token from the DISCORD_TOKEN environment variable)."""
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if not token:
+        err_console.print(f"[red]error:[/red] {MISSING_TOKEN}", highlight=False)
+        raise typer.Exit(2)
+    from rich.logging import RichHandler
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s", datefmt="[%X]",
+                        handlers=[RichHandler(console=err_console, show_path=False)], force=True)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("discord").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # the bot never uses voice: drop discord.py's "PyNaCl/davey is not installed" warnings
+    logging.getLogger("discord.client").addFilter(lambda r: "voice will NOT be supported" not in r.getMessage())
+    try:
+        _run(token, guild, check_every, home, database_url)
+    except CineSyncError as e:
+        err_console.print(f"[red]error:[/red] {e}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _run(token: str, guild: int | None, check_every: float, home: Path | None, database_url: str | None) -> None:
+    import aiohttp
+    import discord
+
+    from cinesync.serving import bot as bot_mod
+    from cinesync.serving.bot_handlers import BotHandlers
+    from cinesync.serving.service import ServiceState
+    from cinesync.serving.settings import Settings
+
+    settings = Settings.from_env(home=home, database_url=database_url)
+    svc = ServiceState(settings, reload_interval=check_every)  # migrates; hot-reloads promoted versions
+
+    def engine() -> Engine | None:
+        served = svc.served
+        return None if served is None else served.engine
+
+    try:
+        if engine() is None:
+            log.warning("no model is served yet: run `cinesync import` and `cinesync train` (the bot answers "
+                        "with that hint until a model is promoted, and picks it up by itself)")
+        client = bot_mod.create_bot(BotHandlers(svc.sessions, engine, after_write=svc.after_write), guild_id=guild)
+        log.info("starting the Discord bot on %s", settings.database_url)
+        try:
+            client.run(token, log_handler=None)
+        except discord.LoginFailure as e:
+            raise CineSyncError(f"Discord rejected {TOKEN_ENV} ({e}); copy the token again from the developer "
+                                "portal (Bot -> Reset Token)") from None
+        except (aiohttp.ClientError, OSError) as e:
+            raise CineSyncError(f"could not reach Discord: {e}") from None
+    finally:
+        svc.close()
+
+
+def install(app: typer.Typer) -> None:
+    """Add ``cinesync bot`` to the main command line."""
+    app.command("bot")(bot)

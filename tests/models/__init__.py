@@ -1,0 +1,1 @@
+"""Tests of the model zoo: the shared contract and per-model checks."""

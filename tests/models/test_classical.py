@@ -1,0 +1,67 @@
+"""Contract tests of the classical models (3 lines each)."""
+
+from __future__ import annotations
+
+from .contract import RecommenderContract
+
+
+class TestMostPopular(RecommenderContract):
+    name = "pop"
+    personalised = False
+    beats_popularity = False
+
+
+class TestRandom(RecommenderContract):
+    name = "random"
+    personalised = False
+    beats_popularity = False
+
+
+class TestItemKNN(RecommenderContract):
+    name = "itemknn"
+    config = {"k": 20, "shrink": 5.0}
+
+
+class TestUserKNN(RecommenderContract):
+    name = "userknn"
+    config = {"k": 20}
+
+
+class TestRP3beta(RecommenderContract):
+    name = "rp3beta"
+    config = {"k": 20}
+
+
+class TestEASE(RecommenderContract):
+    name = "ease"
+    config = {"l2": 20.0}
+
+
+class TestALS(RecommenderContract):
+    name = "als"
+    config = {"factors": 8, "iterations": 5, "regularization": 1.0}
+
+
+class TestBPR(RecommenderContract):
+    name = "bpr"
+    config = {"factors": 8, "iterations": 30, "learning_rate": 0.05}
+
+
+class TestBiasedMF(RecommenderContract):
+    name = "biasedmf"
+    config = {"factors": 8, "iterations": 5}
+
+
+class TestItemKNNBM25(RecommenderContract):
+    name = "itemknn"
+    config = {"k": 20, "feature_weighting": "bm25"}
+
+
+class TestEASEDual(RecommenderContract):
+    name = "ease"
+    config = {"l2": 20.0, "solver": "dual"}
+
+
+class TestEASESparse(RecommenderContract):
+    name = "ease"
+    config = {"l2": 20.0, "sparse_k": 10}
