@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+import warnings
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +19,6 @@ from urllib.parse import quote
 
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from cinesync.data.synthetic import planted
@@ -27,6 +27,10 @@ from cinesync.serving.lifecycle import train_from_store
 from cinesync.serving.settings import Settings
 from cinesync.store.db import make_engine, migrate, session_factory
 from cinesync.store.importer import import_dataset
+
+with warnings.catch_warnings():  # starlette's note about httpx2 is not ours to fix
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
 
 PG_URL = os.environ.get("CINESYNC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("CINESYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -28,15 +28,17 @@ def test_ratings_roundtrip(client: TestClient) -> None:
     assert r.status_code == 201
     doc = r.json()
     assert doc["item_id"] == "i4" and doc["rating"] == 4.5 and doc["title"] == "Item 4" and doc["ts"] > 0
-    client.post(f"/v1/users/{uid}/ratings", json={"item_id": 8, "rating": 3}, headers=h)  # numeric id accepted
+    client.post(f"/v1/users/{uid}/ratings", json={"item_id": "i8", "rating": 3}, headers=h)
     client.post(f"/v1/users/{uid}/ratings", json={"item_id": "i4", "rating": 2}, headers=h)  # re-rating wins
     r = client.get(f"/v1/users/{uid}/ratings", headers=h)
     assert [(x["item_id"], x["rating"], x["title"]) for x in r.json()["items"]] == [
-        ("i4", 2.0, "Item 4"), ("8", 3.0, None)] or [x["item_id"] for x in r.json()["items"]][0] == "i4"
+        ("i4", 2.0, "Item 4"), ("i8", 3.0, "Item 8")]  # newest first
+    r = client.post(f"/v1/users/{uid}/ratings", json={"item_id": 8, "rating": 3}, headers=h)
+    assert r.status_code == 404 and r.json()["detail"] == "unknown item id '8'"  # numbers are read as ids
     assert client.get(f"/v1/users/{uid}", headers=h).json()["n_ratings"] == 2
 
     assert client.delete(f"/v1/users/{uid}/ratings/i4", headers=h).status_code == 204
-    assert [x["item_id"] for x in client.get(f"/v1/users/{uid}/ratings", headers=h).json()["items"]] == ["8"]
+    assert [x["item_id"] for x in client.get(f"/v1/users/{uid}/ratings", headers=h).json()["items"]] == ["i8"]
     r = client.delete(f"/v1/users/{uid}/ratings/i4", headers=h)
     assert r.status_code == 404 and r.json()["detail"] == f"user {uid!r} has not rated item 'i4'"
 

@@ -98,3 +98,16 @@ def test_cli_bad_input(args, message):
     assert r.exit_code != 0
     assert message.lower() in text.lower()
     assert main  # entry point exists
+
+
+@pytest.mark.slow
+def test_benchmark_command_small(tmp_path):
+    """The benchmark runs each model in its own process and writes its table + plot."""
+    r = CliRunner().invoke(app, ["benchmark", "--models", "pop", "--users", "2000", "--items", "300",
+                                 "--interactions", "30000", "--synthetic-models", "pop", "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    rows = json.loads((tmp_path / "benchmark.json").read_text())
+    assert [row["model"] for row in rows] == ["pop", "pop"]
+    assert 1900 <= rows[1]["users"] <= 2000 and rows[1]["interactions"] == 30000  # users = test users
+    assert all(row["peak_mb"] > 0 and row["eval_s"] >= 0 for row in rows)
+    assert (tmp_path / "benchmark.png").stat().st_size > 1000

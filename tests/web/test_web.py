@@ -14,6 +14,7 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.realdata]
 
 expect = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed").expect
+expect.set_options(timeout=20_000)  # the machine is shared: allow slow moments (the default is 5 s)
 
 
 # ---- helpers ------------------------------------------------------------------------------------
@@ -82,7 +83,7 @@ def close_search(page) -> None:
 
 def quiet(page) -> None:
     """Dismiss toasts and let transitions settle (before a screenshot)."""
-    page.evaluate("document.getElementById('toasts').replaceChildren()")
+    page.evaluate("document.getElementById('toasts').replaceChildren(); document.activeElement?.blur()")
     page.mouse.move(0, 0)
     page.wait_for_timeout(400)
 
@@ -137,6 +138,14 @@ def test_signup_search_rate_and_recommendations_follow(page, shots) -> None:
     close_search(page)
     quiet(page)
     shots(page, "recommendations.png")
+
+    # long plot summaries are clamped; "More" expands them
+    more = page.locator("#recs .overview-wrap .more:visible").first
+    overview = more.locator("xpath=preceding-sibling::p[1]")
+    expect(overview).to_have_class(re.compile("clamped"))
+    more.click()
+    expect(overview).not_to_have_class(re.compile("clamped"))
+    expect(more).to_have_attribute("aria-expanded", "true")
 
 
 def test_tv_switch_shows_tv_only(page, has_tv) -> None:

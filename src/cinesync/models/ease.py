@@ -132,7 +132,7 @@ class EASE(Recommender):
         else:
             p /= -pdiag[None, :]
             np.fill_diagonal(p, 0.0)
-            self.b_dense_ = p.astype(np.float32)
+            self.b_dense_ = np.ascontiguousarray(p, dtype=np.float32)  # C order: h @ B must not copy B
 
     # ---- score -------------------------------------------------------
     def _score_kept(self, h: sp.csr_matrix) -> np.ndarray:
@@ -178,7 +178,8 @@ class EASE(Recommender):
         self.keep_ = np.asarray(arrays["keep"], np.int64)
         self.popularity_ = np.asarray(arrays["popularity"], np.float32)
         self.b_sparse_ = arrays.get("b_sparse")
-        self.b_dense_ = arrays.get("b_dense")
+        b = arrays.get("b_dense")
+        self.b_dense_ = None if b is None else np.ascontiguousarray(b, dtype=np.float32)
         self.dual_x_ = None if "dual_x" not in arrays else sp.csr_matrix(arrays["dual_x"])
         self._xt = None if self.dual_x_ is None else self.dual_x_.T.tocsr()
         self.dual_k_ = arrays.get("dual_k")

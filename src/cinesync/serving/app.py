@@ -37,16 +37,18 @@ Errors are JSON: `{"detail": "<what was wrong>"}`.
 
 def create_app(settings: Settings, *, cache: Cache | None = None, rec_cache: bool = True,
                clock: Callable[[], datetime] | None = None, reload_interval: float = 1.0,
-               redis_prefix: str = "cinesync:", web: bool = True) -> FastAPI:
+               redis_prefix: str = "cinesync:", web: bool = True, freeze_gc: bool = False) -> FastAPI:
     """Build the app: migrate the database, load the promoted model (if any), wire routes and handlers.
 
     cache: a cache backend to use instead of the one ``settings`` selects (tests).
     rec_cache: False serves every recommendation uncached (benchmarks). clock: "now" for
     context defaults. reload_interval: seconds between checks for a newly promoted model.
     redis_prefix: key prefix in Redis. web: mount the web page at / when it exists.
+    freeze_gc: keep the loaded Engine out of garbage collections (dedicated server processes; see
+    ``ServiceState``).
     """
     svc = ServiceState(settings, cache=cache, rec_cache=rec_cache, clock=clock, reload_interval=reload_interval,
-                       redis_prefix=redis_prefix)
+                       redis_prefix=redis_prefix, freeze_gc=freeze_gc)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

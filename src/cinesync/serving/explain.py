@@ -92,33 +92,31 @@ def explain_targets(contrib: np.ndarray, targets: np.ndarray, hv: HistoryView, c
     targets = np.asarray(targets, np.int64)
     n_t, n_h = len(targets), len(hv.items)
     item_g = cat.genre_bool[targets]  # (T, G)
-    if n_h:
+    because_rows: list[list[tuple[int, float]]] = [[] for _ in range(n_t)]  # (history position, weight)
+    if n_h and n_t:
         pos = np.clip(np.asarray(contrib, np.float64).reshape(n_t, n_h), 0.0, None)
         total = pos.sum(axis=1)
         order = np.argsort(-pos, axis=1, kind="stable")[:, :MAX_BECAUSE]  # (T, <=3)
-        top = np.take_along_axis(pos, order, axis=1)
+        top = pos[np.arange(n_t)[:, None], order]
         valid = (top > 0) & (top >= MIN_RELATIVE * top[:, :1])
         contrib_g = (cat.genre_bool[hv.items[order]] & valid[:, :, None]).any(axis=1)  # (T, G)
+        share = top / np.where(total > 0, total, 1.0)[:, None]
+        for r, (o_row, s_row, v_row) in enumerate(zip(order.tolist(), share.tolist(), valid.tolist(), strict=True)):
+            because_rows[r] = [(c, w) for c, w, v in zip(o_row, s_row, v_row, strict=True) if v]
     else:
-        pos = total = order = top = None
-        valid = np.zeros((n_t, 0), bool)
         contrib_g = np.zeros_like(item_g)
+    has_contrib = np.asarray([bool(b) for b in because_rows], bool)
     fallback_g = np.zeros(len(cat.genre_names), bool)
     fallback_g[hv.top_genres()] = True
-    has_contrib = valid.any(axis=1)
     shared = item_g & np.where(has_contrib[:, None], contrib_g, fallback_g[None, :]) & (hv.profile > 0)[None, :]
     ranked = np.argsort(-hv.profile, kind="stable")
-    totals = [] if total is None else total.tolist()
-    shared_ranked = shared[:, ranked]
+    names = [cat.genre_names[j] for j in ranked.tolist()]
+    items = hv.items.tolist()
     out = []
-    for r in range(n_t):
-        because = []
-        if has_contrib[r]:
-            for c, w in zip(order[r][valid[r]].tolist(), top[r][valid[r]].tolist(), strict=True):  # type: ignore[index]
-                i = int(hv.items[c])
-                because.append(BecauseItem(item_id=cat.item_ids[i], title=cat.titles[i], rating=hv.ratings[c],
-                                           weight=round(w / totals[r], 4)))
-        genres = [cat.genre_names[j] for j in ranked[shared_ranked[r]][:MAX_GENRES].tolist()]
+    for b_row, g_row in zip(because_rows, shared[:, ranked].tolist(), strict=True):
+        because = [BecauseItem(item_id=cat.item_ids[items[c]], title=cat.titles[items[c]], rating=hv.ratings[c],
+                               weight=round(w, 4)) for c, w in b_row]
+        genres = [g for g, keep in zip(names, g_row, strict=True) if keep][:MAX_GENRES]
         out.append(Explanation(text=sentence(because, genres, fallback), because=because, genres=genres))
     return out
 

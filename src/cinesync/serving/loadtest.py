@@ -107,9 +107,23 @@ class RawPool:
 
     async def get(self, request: bytes, timeout: float) -> tuple[int, dict[str, str], bytes]:
         async with self.slots:
-            conn = self.idle.pop() if self.idle else _Conn(*await asyncio.open_connection(self.host, self.port))
+            while self.idle and self.idle[-1].reader.at_eof():  # closed by the server while idle
+                self.idle.pop().close()
+            reused = bool(self.idle)
+            conn = self.idle.pop() if reused else await self._open()
             try:
                 out = await asyncio.wait_for(conn.get(request), timeout)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                conn.close()
+                if not reused:
+                    raise
+                # the server closed the idle connection as we sent: retry once on a fresh one (GETs are idempotent)
+                conn = await self._open()
+                try:
+                    out = await asyncio.wait_for(conn.get(request), timeout)
+                except BaseException:
+                    conn.close()
+                    raise
             except BaseException:
                 conn.close()  # a failed or cancelled exchange leaves the connection in an unknown state
                 raise
@@ -118,6 +132,9 @@ class RawPool:
             else:
                 self.idle.append(conn)
             return out
+
+    async def _open(self) -> _Conn:
+        return _Conn(*await asyncio.open_connection(self.host, self.port))
 
     def close(self) -> None:
         for c in self.idle:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat
 
 from cinesync.serving.schemas_engine import BecauseItem, Context, Domain, Recommendation, SearchHit, Strategy
 
@@ -76,7 +76,8 @@ class UserProfile(BaseModel):
 # ---- ratings, feedback, watchlist -------------------------------------------------------
 class RatingIn(In):
     item_id: ItemId
-    rating: float = Field(ge=0.5, le=5.0, multiple_of=0.5, description="0.5..5 in steps of 0.5")
+    rating: StrictFloat = Field(ge=0.5, le=5.0, multiple_of=0.5, description="0.5..5 in steps of 0.5 (a JSON "
+                                "number; true/false and strings are rejected)")
 
 
 class RatingOut(BaseModel):

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from pathlib import Path
-
+from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import APIRouter, Body, HTTPException, Path
@@ -25,8 +24,8 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 def _version(mv: ModelVersion, served_id: int | None) -> ModelVersionOut:
     return ModelVersionOut(id=mv.id, label=mv.label, model=mv.model, version=mv.version,
-                           created_at=mv.created_at.isoformat() if mv.created_at else "", metrics=dict(mv.metrics or {}),
-                           config=dict(mv.config or {}), served=mv.id == served_id)
+                           created_at=mv.created_at.isoformat() if mv.created_at else "",
+                           metrics=dict(mv.metrics or {}), config=dict(mv.config or {}), served=mv.id == served_id)
 
 
 def _served_out(svc: ServiceState) -> ModelVersionOut:
@@ -101,7 +100,7 @@ def availability(_: Admin, svc: Service,
                  rows: Annotated[list[AvailabilityRow], Body(max_length=100_000)]) -> Counts:
     """Add streaming offers: a JSON list of {item_id, provider, region}; unknown item ids are skipped."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "availability.json"
+        path = FilePath(tmp) / "availability.json"
         path.write_text(json.dumps([r.model_dump() for r in rows]), encoding="utf-8")
         with svc.write() as s:
             counts = repo.import_availability(s, path)

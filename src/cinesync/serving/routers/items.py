@@ -3,6 +3,7 @@ gems, genres and onboarding picks. All but the item details come from the served
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -46,8 +47,8 @@ def item_detail(item_id: ItemPath, svc: Service) -> ItemDetail:
         cat = served.engine.cat
         i = cat.items.index(item_id)
         n_ratings = int(cat.counts[i])
-        mean = None if n_ratings == 0 or not (cat.mean_rating[i] == cat.mean_rating[i]) else round(
-            float(cat.mean_rating[i]), 3)
+        m = float(cat.mean_rating[i])
+        mean = round(m, 3) if n_ratings and math.isfinite(m) else None
     return ItemDetail(item_id=item.item_id, title=item.title, year=item.year, genres=list(item.genres or ()),
                       domain=item.domain, overview=item.overview or "", runtime=item.runtime,
                       tags=list(item.tags or ())[:50], n_ratings=n_ratings, mean_rating=mean,

@@ -9,10 +9,11 @@ JSON. Context hour / weekday default to the server clock and are part of the cac
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, HTTPException, Path, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from cinesync.serving.auth import Own, Service
@@ -27,7 +28,12 @@ ItemPath = Annotated[str, Path(min_length=1, max_length=MAX_ID, description="the
 
 
 class RecQuery(BaseModel):
-    """The query string of GET recommendations (validated in one go: cheaper than 15 separate parameters)."""
+    """The query string of GET recommendations.
+
+    Parsed by ``parse_query`` with ONE pydantic call and documented in OpenAPI by
+    ``query_parameters``: FastAPI's per-parameter handling of 15 parameters cost ~0.15 ms per
+    request on the hottest route. Unknown parameters are ignored, as FastAPI does.
+    """
 
     model_config = ConfigDict(extra="ignore")
 
@@ -49,6 +55,25 @@ class RecQuery(BaseModel):
     weekday: int | None = Field(None, ge=0, le=6, description="0 = Monday (default: server clock)")
 
 
+def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """OpenAPI ``parameters`` (all in the query, optional) for the fields of ``model``."""
+    out = []
+    for name, prop in model.model_json_schema()["properties"].items():
+        prop = {k: v for k, v in prop.items() if k != "title"}
+        desc = prop.pop("description", None)
+        out.append({"name": name, "in": "query", "required": False, "schema": prop,
+                    **({"description": desc} if desc else {})})
+    return out
+
+
+def parse_query(request: Request) -> RecQuery:
+    """The request's query string as RecQuery; errors are reported like FastAPI's (422, per parameter)."""
+    try:
+        return RecQuery.model_validate(dict(request.query_params))
+    except ValidationError as e:
+        raise RequestValidationError([{**err, "loc": ("query", *err["loc"])} for err in e.errors()]) from None
+
+
 def rec_request(q: RecQuery) -> RecRequest:
     """The query as a RecRequest (422 naming the parameter on bad values)."""
     if q.year_min is not None and q.year_max is not None and q.year_min > q.year_max:
@@ -62,19 +87,17 @@ def rec_request(q: RecQuery) -> RecRequest:
                       context=ctx)
 
 
-
-
 def query_key(req: RecRequest) -> str:
     """A short digest of a (context-resolved) request, for cache keys."""
     return hashlib.blake2b(req.model_dump_json().encode(), digest_size=12).hexdigest()
 
 
 @router.get("/{user_id}/recommendations", response_model=Recommendations,
-            responses=errors(401, 403, 404, 422, 503))
-async def recommendations(who: Own, svc: Service, query: Annotated[RecQuery, Query()]) -> Response:
+            responses=errors(401, 403, 404, 422, 503), openapi_extra={"parameters": query_parameters(RecQuery)})
+async def recommendations(who: Own, svc: Service, request: Request) -> Response:
     """The user's personal top-k, explained, reflecting every rating made so far."""
+    q = rec_request(parse_query(request))
     served = need_engine(svc)
-    q = rec_request(query)
     req = q.model_copy(update={
         "context": resolve(q.context, svc.clock()),
         "exclude": [x for x in q.exclude if x in served.engine.cat.items],  # unknown ids can never be shown

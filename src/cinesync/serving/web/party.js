@@ -4,7 +4,7 @@
 import { api, itemsOf } from "./api.js";
 import { partyCard } from "./cards.js";
 import * as P from "./profiles.js";
-import { emptyState, h, skeletons, toastError } from "./ui.js";
+import { avatar, emptyState, h, skeletons, toastError } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -25,8 +25,8 @@ export function initParty({ state, contextParams }) {
         const input = h("input", { type: "checkbox", value: p.user_id, "data-testid": "party-member",
           checked: picked.has(p.user_id) });
         input.addEventListener("change", () => { if (input.checked) picked.add(p.user_id); else picked.delete(p.user_id); });
-        return h("label", { class: "member" }, input, h("span", { class: "avatar", "aria-hidden": "true" },
-          (p.display_name || "?").slice(0, 1).toUpperCase()), h("span", {}, p.display_name || p.user_id));
+        return h("label", { class: "member" }, input, avatar(p.display_name, p.user_id),
+          h("span", {}, p.display_name || p.user_id));
       }));
     }
     $("party-go").disabled = profiles.length < 2;
@@ -36,7 +36,7 @@ export function initParty({ state, contextParams }) {
     return members.map((m) => {
       const pct = Math.round(Math.max(0, Math.min(1, Number(m.mean_satisfaction) || 0)) * 100);
       return h("div", { class: "member-score", "data-testid": "party-member-score" },
-        h("span", { class: "avatar", "aria-hidden": "true" }, (m.display_name || "?").slice(0, 1).toUpperCase()),
+        avatar(m.display_name, m.user_id),
         h("span", { class: "member-name" }, m.display_name || m.user_id),
         h("span", { class: "muted small" }, `${pct}% happy on average`));
     });

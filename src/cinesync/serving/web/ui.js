@@ -85,6 +85,12 @@ export function poster(item, size = "") {
     h("span", {}, initials));
 }
 
+/** A round initial for a person (watch party), coloured from their id. */
+export function avatar(name, id) {
+  return h("span", { class: "avatar", "aria-hidden": "true", style: { "--h": String(HUES[hash(id ?? name) % HUES.length]) } },
+    (name || "?").trim().slice(0, 1).toUpperCase());
+}
+
 export function yearText(year) {
   return year ? String(year) : "";
 }
