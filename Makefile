@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= results
 
-.PHONY: run test test-slow test-all lint benchmark clean
+.PHONY: run leaderboard test test-slow test-all lint benchmark bench-serve clean
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "CineSync needs Python >= 3.11"'
@@ -14,8 +14,16 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $@
 
-## Main job: leaderboard of every model on the bundled MovieLens data (loo and recbole-8-1-1).
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+## Main job: the service (API + web page) on http://$(HOST):$(PORT); the first start imports the
+## bundled data into SQLite under $$CINESYNC_HOME (default ~/.cinesync) and trains the default model.
 run: $(BIN)/.installed
+	$(BIN)/cinesync serve --host $(HOST) --port $(PORT)
+
+## Evaluation leaderboard of every model on the bundled MovieLens data (loo and recbole-8-1-1).
+leaderboard: $(BIN)/.installed
 	@mkdir -p $(OUT)
 	$(BIN)/cinesync evaluate --protocol loo --models all --k 10,20 --json $(OUT)/loo.json --csv $(OUT)/loo.csv --report $(OUT)/loo
 	$(BIN)/cinesync evaluate --protocol recbole-8-1-1 --models all --k 10,20 --json $(OUT)/recbole.json --csv $(OUT)/recbole.csv --report $(OUT)/recbole
@@ -35,6 +43,9 @@ lint: $(BIN)/.installed
 
 benchmark: $(BIN)/.installed
 	$(BIN)/cinesync benchmark --out $(OUT)/benchmark
+
+bench-serve: $(BIN)/.installed
+	$(BIN)/cinesync bench-serve
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -162,17 +162,24 @@ def bench_serve(
     home: HomeOpt = None, database_url: DbOpt = None,
     port: Annotated[int, typer.Option("--port", help="Loopback port (0 = a free one).", min=0, max=65535)] = 0,
 ) -> None:
-    """Benchmark `serve` on 127.0.0.1: GET recommendations at a fixed open-loop rate; latency table."""
+    """Benchmark `serve` on 127.0.0.1: GET recommendations at a fixed open-loop rate; latency table.
+
+    Without --home / --database-url everything happens in a temporary home (first start imports
+    the bundled data and trains EASE). With them, the bench signs up --users new users there.
+    """
     import asyncio
+    import os
 
     from cinesync.serving import loadtest
-    from cinesync.serving.settings import Settings
+    from cinesync.serving.settings import Settings, sqlite_url
 
     _logging("warning")
     if home is None and database_url is None:
         home = Path(tempfile.mkdtemp(prefix="cinesync-bench-"))
+        database_url = sqlite_url(home / "cinesync.db")  # not $CINESYNC_DATABASE_URL: never touch a real store
         console.print(f"home: {home} (temporary; first start imports the bundled data and trains EASE)")
     home = Settings.from_env(home=home, database_url=database_url).home
+    load_before = os.getloadavg()[0]
     extra = ("--log-level", "warning") + (() if cache else ("--no-cache",))
     try:
         with loadtest.ServerProcess(home, port or None, database_url, extra) as server:
@@ -186,8 +193,11 @@ def bench_serve(
     except (RuntimeError, TimeoutError) as e:
         err_console.print(f"[red]error:[/red] {e}", highlight=False)
         raise typer.Exit(2) from None
+    load_after = os.getloadavg()[0]
     engine_stats = _engine_timing(home, database_url, engine_n)
     _print_table(result, engine_stats, cache)
+    console.print(f"machine load average (1 min): {load_before:.2f} before, {load_after:.2f} after the run "
+                  f"({os.cpu_count()} CPUs; other processes compete with server and client)")
 
 
 def _engine_timing(home: Path, database_url: str | None, n: int) -> dict[str, float]:

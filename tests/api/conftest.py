@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import uuid
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import text
 
 from cinesync.data.synthetic import planted
 from cinesync.serving.app import create_app
 from cinesync.serving.lifecycle import train_from_store
+from cinesync.serving.loadtest import free_port
 from cinesync.serving.settings import Settings
 from cinesync.store.db import make_engine, migrate, session_factory
 from cinesync.store.importer import import_dataset
@@ -99,6 +103,25 @@ def rec_ids(client: TestClient, uid: str, headers: dict[str, str], **params: obj
     r = client.get(f"/v1/users/{uid}/recommendations", params={"k": 10, **params}, headers=headers)
     assert r.status_code == 200, r.text
     return [it["item_id"] for it in r.json()["items"]]
+
+
+@contextmanager
+def running(app: FastAPI) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port in a background thread; yields the base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        thread.join(0.05)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 # ---- PostgreSQL ---------------------------------------------------------------------------

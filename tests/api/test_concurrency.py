@@ -3,46 +3,21 @@ no rating is lost or duplicated, and no client ever gets a stale list right afte
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from cinesync.serving.loadtest import free_port
 from cinesync.serving.settings import Settings
 from cinesync.store.db import make_engine, session_factory
 from cinesync.store.schema import Event, Item, User
 
-from .conftest import ADMIN_TOKEN, build_app, seed_store
+from .conftest import ADMIN_TOKEN, build_app, running, seed_store
 
 THREADS = 8
 OPS = 20
-
-
-@contextmanager
-def running(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a free loopback port in a background thread; yields the base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        thread.join(0.05)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 def client_session(base: str, n: int) -> tuple[str, list[str], list[str]]:

