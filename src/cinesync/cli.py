@@ -252,7 +252,7 @@ def benchmark(
     users: Annotated[int, typer.Option(help="Synthetic users.")] = 100_000,
     items: Annotated[int, typer.Option(help="Synthetic items.")] = 20_000,
     interactions: Annotated[int, typer.Option(help="Synthetic interactions.")] = 10_000_000,
-    synthetic_models: Annotated[str, typer.Option(help="Models run on the synthetic set.")] = "pop,itemknn,als",
+    synthetic_models: Annotated[str, typer.Option(help="Models run on the synthetic set.")] = "pop,als",
     out: Annotated[str | None, typer.Option("--out", help="Write the table as JSON and a plot PNG here.")] = None,
     verbose: VerboseOpt = False,
 ) -> None:

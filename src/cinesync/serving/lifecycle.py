@@ -30,8 +30,10 @@ log = logging.getLogger(__name__)
 #: Store defaults per model, overriding the model's own defaults. EASE l2 on ml-latest-small
 #: (ndcg@10 by protocol, l2 = 50/100/200/300/500): loo .045/.044/.039/.035/.036, ratio
 #: .261/.265/.263/.261/.254, recbole-8-1-1 .251/.258/.258/.255/.251; 200 hedges towards the
-#: larger optimum of the full snapshot the service trains on.
-DEFAULT_CONFIGS: dict[str, dict[str, Any]] = {"ease": {"l2": 200.0}}
+#: larger optimum of the full snapshot the service trains on. The served EASE uses the primal
+#: solver (dense item-item B): one user's scores cost 0.27 ms instead of 0.52 ms with the dual
+#: form, which keeps the engine's history -> explained top-10 path near 1.2 ms median.
+DEFAULT_CONFIGS: dict[str, dict[str, Any]] = {"ease": {"l2": 200.0, "solver": "primal"}}
 EVAL_PROTOCOL = "loo"
 EVAL_K = 10
 METRICS = (f"ndcg@{EVAL_K}", f"recall@{EVAL_K}", f"hr@{EVAL_K}")
