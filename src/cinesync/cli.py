@@ -132,7 +132,7 @@ def evaluate(
 ) -> None:
     """Evaluate models with full-ranking metrics and print a leaderboard (mean ±95 % CI, best in bold)."""
     _setup_logging(verbose)
-    from cinesync.data.splits import read_split, write_split
+    from cinesync.data.split_io import read_split, write_split
     from cinesync.eval.experiment import ExperimentConfig, run_experiment
     from cinesync.eval.protocols import make_split
     from cinesync.eval.report import print_leaderboard, write_csv, write_json, write_report
@@ -223,7 +223,7 @@ def data_split(
 ) -> None:
     """Write a protocol's split to disk (to feed another library the identical split)."""
     _setup_logging(verbose)
-    from cinesync.data.splits import write_split
+    from cinesync.data.split_io import write_split
     from cinesync.eval.protocols import make_split
 
     data = _load(dataset, path, None, download)

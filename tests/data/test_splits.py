@@ -9,15 +9,14 @@ import pandas as pd
 import pytest
 
 from cinesync.data.dataset import Interactions
+from cinesync.data.split_io import read_split, write_split
 from cinesync.data.splits import (
     Split,
     kfold,
     leave_last_out,
     ratio,
-    read_split,
     recbole_counts,
     temporal,
-    write_split,
 )
 from cinesync.errors import ConfigError, DataError
 

@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cinesync.cli import app
-from cinesync.data.splits import write_split
+from cinesync.data.split_io import write_split
 from cinesync.eval.experiment import ExperimentConfig, run_experiment
 from cinesync.eval.protocols import make_split
 from cinesync.eval.report import markdown_table, write_csv, write_report
