@@ -12,13 +12,14 @@ import gc
 import logging
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:  # sqlalchemy is imported by the commands that use it, so `cinesync --help` stays fast
+    from sqlalchemy.orm import Session, sessionmaker
 
 from cinesync.errors import CineSyncError
 
@@ -62,6 +63,8 @@ def prepare_store(factory: sessionmaker[Session], home: Path, train_model: str =
 
 
 def _popular_items(s: Session, n: int) -> list[str]:
+    from sqlalchemy import func, select
+
     from cinesync.store.schema import Event, Item
 
     rows = s.execute(select(Item.item_id).join(Event, Event.item_pk == Item.id)
@@ -73,6 +76,8 @@ def _popular_items(s: Session, n: int) -> list[str]:
 def ensure_demo_user(factory: sessionmaker[Session]) -> tuple[str, str]:
     """The demo user (created with ~10 ratings if missing) and a fresh token for it: (user id, token)."""
     import secrets
+
+    from sqlalchemy import select
 
     from cinesync.errors import UnknownIdError
     from cinesync.store import repo
