@@ -65,3 +65,9 @@ class TestEASEDual(RecommenderContract):
 class TestEASESparse(RecommenderContract):
     name = "ease"
     config = {"l2": 20.0, "sparse_k": 10}
+
+
+class TestSASRec(RecommenderContract):
+    name = "sasrec"
+    config = {"epochs": 10, "hidden": 32, "max_len": 20, "layers": 1, "lr": 5e-3, "batch_size": 16,
+              "dropout": 0.1, "patience": None}
