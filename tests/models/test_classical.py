@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from .contract import RecommenderContract
 
 
@@ -71,3 +73,11 @@ class TestSASRec(RecommenderContract):
     name = "sasrec"
     config = {"epochs": 10, "hidden": 32, "max_len": 20, "layers": 1, "lr": 5e-3, "batch_size": 16,
               "dropout": 0.1, "patience": None}
+
+
+@pytest.mark.slow
+class TestSASRecGBCE(RecommenderContract):
+    """gSASRec's sampled loss converges slower than full cross-entropy: 40 epochs, ~8 s a fit."""
+
+    name = "sasrec"
+    config = {**TestSASRec.config, "loss": "gbce", "negatives": 16, "epochs": 40}

@@ -1,0 +1,1 @@
+"""Neural sequential models (PyTorch), trained with ``cinesync.training.train``."""
