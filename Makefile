@@ -25,8 +25,8 @@ run: $(BIN)/.installed
 ## Evaluation leaderboard of every model on the bundled MovieLens data (loo and recbole-8-1-1).
 leaderboard: $(BIN)/.installed
 	@mkdir -p $(OUT)
-	$(BIN)/cinesync evaluate --protocol loo --models all --k 10,20 --json $(OUT)/loo.json --csv $(OUT)/loo.csv --report $(OUT)/loo
-	$(BIN)/cinesync evaluate --protocol recbole-8-1-1 --models all --k 10,20 --json $(OUT)/recbole.json --csv $(OUT)/recbole.csv --report $(OUT)/recbole
+	$(BIN)/cinesync evaluate --protocol loo --models classical --k 10,20 --json $(OUT)/loo.json --csv $(OUT)/loo.csv --report $(OUT)/loo
+	$(BIN)/cinesync evaluate --protocol recbole-8-1-1 --models classical --k 10,20 --json $(OUT)/recbole.json --csv $(OUT)/recbole.csv --report $(OUT)/recbole
 
 ## Tests: the default (fast) suite.
 test: $(BIN)/.installed

@@ -93,7 +93,11 @@ def _parse_sets(values: list[str], models: list[str]) -> dict[str, dict[str, Any
 def _parse_models(models: str) -> list[str]:
     from cinesync.models.registry import available, model_class
 
-    names = available() if models == "all" else [m.strip().lower() for m in models.split(",") if m.strip()]
+    if models in ("all", "classical"):
+        names = [n for n in available()
+                 if models == "all" or not model_class(n).__module__.startswith("cinesync.models.neural")]
+    else:
+        names = [m.strip().lower() for m in models.split(",") if m.strip()]
     for n in names:
         model_class(n)
     return names
@@ -109,7 +113,8 @@ def evaluate(
                         "(see `cinesync data protocols`).")] = "loo",
     split_dir: Annotated[str | None, typer.Option("--split", help="Evaluate on exactly this split: a directory with "
                          "train.tsv, valid.tsv, test.tsv (header user, item, rating, timestamp).")] = None,
-    models: Annotated[str, typer.Option("--models", "-m", help="Comma-separated model names, or 'all'.")] = "all",
+    models: Annotated[str, typer.Option("--models", "-m", help="Comma-separated model names, 'classical' (every "
+                      "non-neural model) or 'all'.")] = "classical",
     k: Annotated[str, typer.Option("--k", help="Cut-offs, comma-separated.")] = "10,20",
     seed: Annotated[int, typer.Option(help="Seed for splits and models.")] = 0,
     tune: Annotated[bool, typer.Option("--tune/--no-tune", help="Tune each model's key hyper-parameters on the "
@@ -246,7 +251,8 @@ def models_available() -> None:
 
 @app.command()
 def benchmark(
-    models: Annotated[str, typer.Option("--models", "-m", help="Comma-separated model names, or 'all'.")] = "all",
+    models: Annotated[str, typer.Option("--models", "-m", help="Comma-separated model names, 'classical' or "
+                      "'all'.")] = "classical",
     synthetic: Annotated[bool, typer.Option("--synthetic/--no-synthetic", help="Also run the synthetic power-law "
                          "set.")] = True,
     users: Annotated[int, typer.Option(help="Synthetic users.")] = 100_000,

@@ -111,3 +111,12 @@ def test_benchmark_command_small(tmp_path):
     assert 1900 <= rows[1]["users"] <= 2000 and rows[1]["interactions"] == 30000  # users = test users
     assert all(row["peak_mb"] > 0 and row["eval_s"] >= 0 for row in rows)
     assert (tmp_path / "benchmark.png").stat().st_size > 1000
+
+
+def test_model_sets():
+    from cinesync.cli import _parse_models
+
+    classical = _parse_models("classical")
+    assert "ease" in classical and "pop" in classical and "sasrec" not in classical
+    assert set(_parse_models("all")) == set(classical) | {"sasrec"}
+    assert _parse_models("EASE, pop") == ["ease", "pop"]
