@@ -20,6 +20,7 @@ implicit's ``num_threads`` sets its parallelism.
 from __future__ import annotations
 
 import logging
+from abc import abstractmethod
 from typing import Any, ClassVar
 
 import numpy as np
@@ -51,9 +52,9 @@ def _solver(item_factors: np.ndarray, regularization: float, alpha: float, num_t
 class _FoldInMF(Recommender):
     """Shared scoring for the factor models: fold the history in, then u @ V^T."""
 
+    @abstractmethod
     def _foldin_params(self) -> tuple[float, float]:
         """(regularization, alpha) of the fold-in solve."""
-        raise NotImplementedError
 
     def _set_items(self, item_factors: np.ndarray, pop: np.ndarray) -> None:
         self.item_factors_ = np.ascontiguousarray(item_factors, dtype=np.float32)

@@ -19,6 +19,7 @@ Sources 1-2 also give "similar titles" (``neighbours(i)``: the scores a one-item
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -45,18 +46,18 @@ class ItemContributions(Protocol):
     def item_contributions(self, history_items: np.ndarray, target_items: np.ndarray) -> np.ndarray: ...
 
 
-class ContributionSource:
+class ContributionSource(ABC):
     """Base class. ``kind`` names the source for logs and docs."""
 
     kind = "none"
 
+    @abstractmethod
     def contributions(self, hist: np.ndarray, targets: np.ndarray, batch: HistoryBatch | None = None,
                       full: np.ndarray | None = None) -> np.ndarray:
         """(len(targets), len(hist)) float64. ``hist`` holds distinct item indices.
 
         batch / full (the one-row history and its (n_items,) scores) are only needed by leave-one-out.
         """
-        raise NotImplementedError
 
     def neighbours(self, i: int) -> np.ndarray | None:
         """(n_items,) similarity of every item to item ``i`` in the model's space, or None."""

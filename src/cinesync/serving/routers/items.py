@@ -4,15 +4,18 @@ gems, genres and onboarding picks. All but the item details come from the served
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from sqlalchemy import select
 
 from cinesync.serving.auth import Service
+from cinesync.serving.engine import Engine
 from cinesync.serving.routers.common import errors, need_engine, split_list
 from cinesync.serving.schemas import MAX_ID, GenresOut, ItemDetail, ItemList, Offer, RecItem, SearchOut, check_id
 from cinesync.serving.schemas_engine import Domain
+from cinesync.serving.service import ServiceState
 from cinesync.store import repo
 from cinesync.store.schema import Availability
 
@@ -55,31 +58,31 @@ def item_detail(item_id: ItemPath, svc: Service) -> ItemDetail:
                       availability=[Offer(provider=p, region=r) for p, r in offers])
 
 
+def _item_list(svc: ServiceState, label: str, call: Callable[[Engine], list]) -> ItemList:
+    """Run one engine list call under the served model, timed as ``label``, as an ItemList."""
+    served = need_engine(svc)
+    with svc.timed(label):
+        recs = call(served.engine)
+    return ItemList(items=[RecItem.of(r) for r in recs], model_version=served.version_id, model=served.label)
+
+
 @router.get("/items/{item_id}/similar", response_model=ItemList, responses=errors(404, 422, 503))
 def similar(item_id: ItemPath, svc: Service, k: K = 10, domain: DomainQ = "all") -> ItemList:
     """Titles most similar to this one in the served model's space."""
-    served = need_engine(svc)
-    with svc.timed("similar"):
-        recs = served.engine.similar(check_id(item_id), k, domain)
-    return ItemList(items=[RecItem.of(r) for r in recs], model_version=served.version_id, model=served.label)
+    item = check_id(item_id)
+    return _item_list(svc, "similar", lambda engine: engine.similar(item, k, domain))
 
 
 @router.get("/trending", response_model=ItemList, responses=errors(422, 503))
 def trending(svc: Service, k: K = 10, domain: DomainQ = "all") -> ItemList:
     """What many people watched recently (time-decayed popularity, 30-day half-life)."""
-    served = need_engine(svc)
-    with svc.timed("trending"):
-        recs = served.engine.trending(k, domain)
-    return ItemList(items=[RecItem.of(r) for r in recs], model_version=served.version_id, model=served.label)
+    return _item_list(svc, "trending", lambda engine: engine.trending(k, domain))
 
 
 @router.get("/hidden-gems", response_model=ItemList, responses=errors(422, 503))
 def hidden_gems(svc: Service, k: K = 10, domain: DomainQ = "all") -> ItemList:
     """Highly rated titles that few people have seen."""
-    served = need_engine(svc)
-    with svc.timed("hidden_gems"):
-        recs = served.engine.hidden_gems(k, domain)
-    return ItemList(items=[RecItem.of(r) for r in recs], model_version=served.version_id, model=served.label)
+    return _item_list(svc, "hidden_gems", lambda engine: engine.hidden_gems(k, domain))
 
 
 @router.get("/genres", response_model=GenresOut, responses=errors(503))
