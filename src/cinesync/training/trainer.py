@@ -1,6 +1,7 @@
 """One training loop for every neural model: AdamW, warm-up + cosine / OneCycle / constant
 learning rate, gradient clipping and accumulation, bf16 autocast on CUDA, early stopping on
-validation NDCG@10, per-epoch checkpoints with resume, and a JSON-lines metrics log.
+validation NDCG@10, per-epoch checkpoints with resume, a JSON-lines metrics log, and optional
+MLflow / Weights & Biases tracking.
 
 The model supplies three callables:
 - ``batches_fn(rng) -> list`` of one epoch's batches (``rng``: a seeded NumPy Generator);
@@ -32,6 +33,7 @@ from cinesync.data.history import HistoryBatch
 from cinesync.eval.metrics import ranking_metrics
 from cinesync.models.base import ValidationData
 from cinesync.ranking import recommend
+from cinesync.training.tracking import Tracker
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,9 @@ class TrainerConfig(pydantic.BaseModel):
     bf16: bool = True
     checkpoint_dir: str | None = None
     metrics_log: str | None = None
+    #: optional experiment tracker ("mlflow" or "wandb"; the package must be installed)
+    tracker: Literal["mlflow", "wandb"] | None = None
+    run_name: str | None = None
 
 
 @dataclass
@@ -145,6 +150,7 @@ def train(module: torch.nn.Module, batches_fn: Callable[[np.random.Generator], l
             best_state, history = ck["best_state"], ck["history"]
             log.info("resuming from %s (epoch %d done)", latest, start)
 
+    tracker = Tracker(cfg.tracker, cfg.model_dump(), cfg.run_name) if cfg.tracker else None
     bar = tqdm(range(start, cfg.epochs), desc="train", disable=not progress, leave=False)
     stopped = bad >= (cfg.patience or math.inf)
     for epoch in bar:
@@ -184,6 +190,8 @@ def train(module: torch.nn.Module, batches_fn: Callable[[np.random.Generator], l
         if cfg.metrics_log:
             with open(cfg.metrics_log, "a", encoding="utf-8") as f:
                 f.write(json.dumps(row) + "\n")
+        if tracker is not None:
+            tracker.log(row, step=epoch + 1)
         if ckpt_dir is not None:
             torch.save({"epoch": epoch + 1, "module": module.state_dict(), "optim": opt.state_dict(),
                         "sched": sched.state_dict(), "best_epoch": best_epoch, "best_ndcg": best_ndcg,
@@ -192,6 +200,8 @@ def train(module: torch.nn.Module, batches_fn: Callable[[np.random.Generator], l
         if stopped:
             log.info("early stop after epoch %d (best %d, NDCG@10 %.4f)", epoch + 1, best_epoch, best_ndcg)
     bar.close()
+    if tracker is not None:
+        tracker.close()
     if best_state is not None:
         module.load_state_dict(best_state)
     else:

@@ -16,6 +16,7 @@ Losses (``loss``):
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -24,7 +25,7 @@ import pydantic
 
 from cinesync.data.dataset import Interactions
 from cinesync.data.history import HistoryBatch
-from cinesync.models.base import FitContext, ModelConfig, Recommender
+from cinesync.models.neural.common import NeuralConfig, TorchRecommender, module_device
 from cinesync.models.registry import register
 
 if TYPE_CHECKING:
@@ -36,8 +37,8 @@ log = logging.getLogger(__name__)
 SCORE_CHUNK = 256
 
 
-class SASRecConfig(ModelConfig):
-    """Architecture, loss and the optimiser settings passed on to ``TrainerConfig``."""
+class SASRecConfig(NeuralConfig):
+    """Architecture and loss; the optimiser settings come from ``NeuralConfig``."""
 
     max_len: int = pydantic.Field(200, ge=1)
     hidden: int = pydantic.Field(64, ge=1)
@@ -47,14 +48,7 @@ class SASRecConfig(ModelConfig):
     loss: Literal["ce", "bce", "gbce"] = "ce"
     negatives: int = pydantic.Field(128, ge=1)
     gbce_t: float = pydantic.Field(0.75, ge=0.0, le=1.0)
-    epochs: int = pydantic.Field(50, ge=1)
-    lr: float = pydantic.Field(1e-3, gt=0.0)
-    weight_decay: float = pydantic.Field(0.0, ge=0.0)
     batch_size: int = pydantic.Field(64, ge=1)
-    warmup_frac: float = pydantic.Field(0.05, ge=0.0, lt=1.0)
-    schedule: Literal["cosine", "onecycle", "constant"] = "cosine"
-    grad_clip: float | None = pydantic.Field(1.0, gt=0.0)
-    patience: int | None = pydantic.Field(5, ge=1)
 
     @pydantic.model_validator(mode="after")
     def _heads_divide_hidden(self) -> SASRecConfig:
@@ -108,56 +102,40 @@ def module_class() -> type:
 
 
 @register
-class SASRec(Recommender):
+class SASRec(TorchRecommender):
     """Self-attentive sequential recommender over time-ordered histories."""
 
     name = "sasrec"
     config_class = SASRecConfig
     tune_grid: ClassVar[dict[str, list]] = {"dropout": [0.1, 0.3], "lr": [1e-3, 3e-3]}
 
-    def __init__(self, config: Any = None, **overrides: Any) -> None:
-        super().__init__(config, **overrides)
-        self.module_: nn.Module | None = None
-        self.train_result_ = None
+    def _dims(self, train: Interactions) -> dict[str, int]:
+        return {"n_items": train.n_items}
 
-    # ---- fit ---------------------------------------------------------
-    def _fit(self, train_data: Interactions, ctx: FitContext) -> None:
+    def _build(self, dims: dict[str, int]) -> nn.Module:
+        return module_class()(dims["n_items"], self.config)
+
+    def _batches(self, train: Interactions, device: torch.device) -> Callable[[np.random.Generator], list]:
         import torch
 
-        from cinesync.training import TrainerConfig, train
-
-        cfg, n_items = self.config, train_data.n_items
-        seqs = train_data.histories().padded(cfg.max_len + 1, pad=n_items)
+        cfg, n_items = self.config, train.n_items
+        seqs = train.histories().padded(cfg.max_len + 1, pad=n_items)
         seqs = torch.from_numpy(seqs[(seqs != n_items).sum(axis=1) >= 2])  # users with a next item
         inputs, targets = seqs[:, :-1].contiguous(), seqs[:, 1:].contiguous()
-        device = ctx.device if ctx.device in ("cpu", "cuda") else "cpu"
-        tcfg = TrainerConfig(epochs=cfg.epochs, lr=cfg.lr, weight_decay=cfg.weight_decay, batch_size=cfg.batch_size,
-                             warmup_frac=cfg.warmup_frac, schedule=cfg.schedule, grad_clip=cfg.grad_clip,
-                             patience=cfg.patience, seed=ctx.seed, device=device,
-                             checkpoint_dir=ctx.extra.get("checkpoint_dir"), metrics_log=ctx.extra.get("metrics_log"))
-        torch.manual_seed(ctx.seed)
-        self.module_ = module_class()(n_items, cfg)
-        dev = torch.device(device)
+        log.info("sasrec: %d sequences, %d items, loss %s", len(inputs), n_items, cfg.loss)
 
         def batches(rng: np.random.Generator) -> list[tuple[torch.Tensor, torch.Tensor]]:
             order = torch.from_numpy(rng.permutation(len(inputs)))
-            return [(inputs[idx].to(dev), targets[idx].to(dev)) for idx in order.split(cfg.batch_size)]
+            return [(inputs[idx].to(device), targets[idx].to(device)) for idx in order.split(cfg.batch_size)]
 
-        def loss_fn(module: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-            return self._loss(module, *batch)
+        return batches
 
-        def score_fn(module: nn.Module, hist: HistoryBatch) -> np.ndarray:
-            return self._score_with(module, hist)
-
-        log.info("sasrec: %d sequences, %d items, loss %s", len(inputs), n_items, cfg.loss)
-        self.train_result_ = train(self.module_, batches, loss_fn, score_fn, tcfg, ctx.valid, ctx.progress)
-        self.module_.to("cpu").eval()
-
-    def _loss(self, module: nn.Module, inp: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
+    def _loss(self, module: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         """Mean loss over the non-padded target positions of a (B, L) batch."""
         import torch
         import torch.nn.functional as F  # noqa: N812
 
+        inp, tgt = batch
         cfg, n_items = self.config, module.n_items
         keep = tgt != n_items
         h = module(inp)[keep]  # (N, hidden)
@@ -175,37 +153,15 @@ class SASRec(Recommender):
             beta = alpha * (cfg.gbce_t * (1.0 - 1.0 / alpha) + 1.0 / alpha)
         return -(beta * F.logsigmoid(pos_logit)).mean() - F.logsigmoid(-neg_logit).sum(-1).mean()
 
-    # ---- score -------------------------------------------------------
     def _score_with(self, module: nn.Module, batch: HistoryBatch) -> np.ndarray:
-        """(n, n_items) float32: last hidden state @ item embeddings.T, in chunks, eval + no_grad."""
+        """(n, n_items) float32: last hidden state @ item embeddings.T, in user chunks."""
         import torch
 
-        was_training = module.training
-        module.eval()
-        dev = next(module.parameters()).device
+        dev = module_device(module)
         out = np.empty((len(batch), module.n_items), np.float32)
         seqs = batch.padded(self.config.max_len, pad=module.n_items)
-        with torch.no_grad():
-            w = module.item_weights()
-            for s in range(0, len(batch), SCORE_CHUNK):
-                h = module(torch.from_numpy(seqs[s:s + SCORE_CHUNK]).to(dev))[:, -1]
-                out[s:s + SCORE_CHUNK] = (h @ w.T).float().cpu().numpy()
-        module.train(was_training)
+        w = module.item_weights()
+        for s in range(0, len(batch), SCORE_CHUNK):
+            h = module(torch.from_numpy(seqs[s:s + SCORE_CHUNK]).to(dev))[:, -1]
+            out[s:s + SCORE_CHUNK] = (h @ w.T).float().cpu().numpy()
         return out
-
-    def _score(self, batch: HistoryBatch) -> np.ndarray:
-        assert self.module_ is not None
-        return self._score_with(self.module_, batch)
-
-    # ---- persistence -------------------------------------------------
-    def state(self) -> dict[str, Any]:
-        assert self.module_ is not None
-        return {k: v.detach().cpu().numpy() for k, v in self.module_.state_dict().items()}
-
-    def _load_state(self, arrays: dict[str, Any]) -> None:
-        import torch
-
-        n_items = int(np.asarray(arrays["item_emb.weight"]).shape[0]) - 1
-        self.module_ = module_class()(n_items, self.config)
-        self.module_.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in arrays.items()})
-        self.module_.eval()
