@@ -90,12 +90,39 @@ def _parse_sets(values: list[str], models: list[str]) -> dict[str, dict[str, Any
     return out
 
 
+def _parse_device(device: str) -> str:
+    if device not in ("cpu", "cuda", "auto"):
+        raise typer.BadParameter(f"--device must be cpu, cuda or auto, got {device!r}")
+    if device == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def _fit_extra(tracker: str | None, train_log: str | None) -> dict:
+    """Fit options for the neural models (``FitContext.extra``)."""
+    from cinesync.training.tracking import TRACKERS
+
+    extra: dict = {}
+    if tracker:
+        if tracker not in TRACKERS:
+            raise typer.BadParameter(f"--tracker must be one of {', '.join(TRACKERS)}, got {tracker!r}")
+        extra["tracker"] = tracker
+    if train_log:
+        Path(train_log).mkdir(parents=True, exist_ok=True)
+        extra["metrics_log_dir"] = train_log
+    return extra
+
+
 def _parse_models(models: str) -> list[str]:
     from cinesync.models.registry import available, model_class
 
-    if models in ("all", "classical"):
-        names = [n for n in available()
-                 if models == "all" or not model_class(n).__module__.startswith("cinesync.models.neural")]
+    groups = ("all", "classical", "neural")
+    if models in groups:
+        is_neural = {n: model_class(n).__module__.startswith("cinesync.models.neural") for n in available()}
+        names = [n for n, neural in is_neural.items()
+                 if models == "all" or neural == (models == "neural")]
     else:
         names = [m.strip().lower() for m in models.split(",") if m.strip()]
     for n in names:
@@ -114,7 +141,7 @@ def evaluate(
     split_dir: Annotated[str | None, typer.Option("--split", help="Evaluate on exactly this split: a directory with "
                          "train.tsv, valid.tsv, test.tsv (header user, item, rating, timestamp).")] = None,
     models: Annotated[str, typer.Option("--models", "-m", help="Comma-separated model names, 'classical' (every "
-                      "non-neural model) or 'all'.")] = "classical",
+                      "non-neural model), 'neural' or 'all'.")] = "classical",
     k: Annotated[str, typer.Option("--k", help="Cut-offs, comma-separated.")] = "10,20",
     seed: Annotated[int, typer.Option(help="Seed for splits and models.")] = 0,
     tune: Annotated[bool, typer.Option("--tune/--no-tune", help="Tune each model's key hyper-parameters on the "
@@ -131,6 +158,12 @@ def evaluate(
     sampled: Annotated[int, typer.Option("--sampled", help="ALSO report sampled metrics with N random negatives "
                        "per test item (not comparable with full ranking; off by default).")] = 0,
     no_beyond: Annotated[bool, typer.Option("--no-beyond", help="Skip beyond-accuracy metrics.")] = False,
+    device: Annotated[str, typer.Option("--device", help="Where neural models train: cpu, cuda, or auto (cuda "
+                      "when present).")] = "cpu",
+    tracker: Annotated[str | None, typer.Option("--tracker", help="Log neural training to 'mlflow' or 'wandb' "
+                       "(the package must be installed).")] = None,
+    train_log: Annotated[str | None, typer.Option("--train-log", help="Append each neural model's per-epoch "
+                         "metrics (JSON lines) to MODEL.jsonl in this directory.")] = None,
     user_col: UserCol = None, item_col: ItemCol = None, rating_col: RatingCol = None,
     timestamp_col: TimeCol = None, sep: SepOpt = None, items_file: ItemsFile = None, title_col: TitleCol = None,
     genres_col: GenresCol = None, verbose: VerboseOpt = False,
@@ -159,7 +192,8 @@ def evaluate(
         write_split(split, save_split)
     cfg = ExperimentConfig(dataset=ds_name, protocol=proto, models=names, ks=ks, seed=seed, tune=tune,
                            configs=configs, batch_size=batch_size, beyond=not no_beyond,
-                           sampled_negatives=sampled)
+                           sampled_negatives=sampled, device=_parse_device(device),
+                           fit_extra=_fit_extra(tracker, train_log))
     doc = run_experiment(split, cfg)
     if sampled:
         err_console.print("[yellow]warning:[/yellow] sampled_* metrics use random negatives and are NOT comparable "

@@ -92,3 +92,52 @@ def test_checkpoint_resume_continues(tmp_path) -> None:
     assert res2.history[3]["loss"] == res1.history[3]["loss"]
     for a, b in zip(full.parameters(), resumed.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+class FakeMLflow:
+    """Records what the trainer sends to MLflow's module-level API."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def start_run(self, run_name=None):
+        self.calls.append(("start", run_name))
+
+    def log_params(self, params):
+        self.calls.append(("params", params))
+
+    def log_metrics(self, metrics, step):
+        self.calls.append(("metrics", step, metrics))
+
+    def end_run(self):
+        self.calls.append(("end",))
+
+
+def test_tracker_logs_params_and_every_epoch(monkeypatch) -> None:
+    import sys
+
+    fake = FakeMLflow()
+    monkeypatch.setitem(sys.modules, "mlflow", fake)
+    module, batches, loss_fn, score_fn = toy()
+    train(module, batches, loss_fn, score_fn, TrainerConfig(epochs=3, tracker="mlflow", run_name="toy"),
+          valid=valid_data())
+    kinds = [c[0] for c in fake.calls]
+    assert kinds == ["start", "params", "metrics", "metrics", "metrics", "end"]
+    assert fake.calls[0] == ("start", "toy")
+    assert fake.calls[1][1]["epochs"] == "3"
+    steps = [c[1] for c in fake.calls if c[0] == "metrics"]
+    assert steps == [1, 2, 3]
+    assert {"loss", "lr", "seconds", "ndcg@10"} <= set(fake.calls[2][2])
+
+
+def test_tracker_missing_package_is_a_clear_error(monkeypatch) -> None:
+    import sys
+
+    import pytest
+
+    from cinesync.errors import ConfigError
+
+    monkeypatch.setitem(sys.modules, "wandb", None)  # import fails as if not installed
+    module, batches, loss_fn, score_fn = toy()
+    with pytest.raises(ConfigError, match="pip install wandb"):
+        train(module, batches, loss_fn, score_fn, TrainerConfig(epochs=1, tracker="wandb"))

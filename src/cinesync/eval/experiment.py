@@ -41,6 +41,9 @@ class ExperimentConfig:
     beyond: bool = True
     n_boot: int = 1000
     sampled_negatives: int = 0
+    #: where neural models train ("cpu" or "cuda") and extra fit options (tracker, ...)
+    device: str = "cpu"
+    fit_extra: dict[str, Any] = field(default_factory=dict)
 
 
 def versions() -> dict[str, str]:
@@ -66,7 +69,7 @@ def run_experiment(split: Any, cfg: ExperimentConfig, progress: bool = True) -> 
         log.info("model %s: %s", name, "tuning on validation" if cfg.tune else "fixed config")
         results[name] = evaluate(
             name, split, cfg.ks, cfg.configs.get(name), cfg.tune, cfg.seed, cfg.batch_size,
-            cfg.beyond, popular_top, progress, cfg.sampled_negatives,
+            cfg.beyond, popular_top, progress, cfg.sampled_negatives, cfg.device, cfg.fit_extra,
         )
         m = results[name].means()
         log.info("model %s: test ndcg@%d=%.4f recall@%d=%.4f (%.1fs)", name, cfg.ks[0],
@@ -94,6 +97,7 @@ def build_document(split: Any, cfg: ExperimentConfig, results: dict[str, ModelRe
         "config": {
             "dataset": cfg.dataset, "protocol": cfg.protocol, "split": split.name, "split_params": split.params,
             "models": cfg.models, "k": cfg.ks, "seed": cfg.seed, "tuned_on": "valid" if cfg.tune else None,
+            "device": cfg.device,
             "model_configs": {n: r.config for n, r in results.items()},
         },
         "data": {"checksum": split.train.checksum(), "summary": split.summary(), "log": list(split.log)},

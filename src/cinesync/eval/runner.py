@@ -80,11 +80,14 @@ def rank_split(model: Recommender, split: Any, part: str, k: int, batch_size: in
     return RankedLists(users, top, sp.csr_matrix(targets), history, time.perf_counter() - t0)
 
 
-def fit_model(name: str, config: dict[str, Any], split: Any, seed: int,
-              progress: bool = False) -> tuple[Recommender, float]:
-    """Build and fit one model on ``split.train``; returns (model, seconds)."""
+def fit_model(name: str, config: dict[str, Any], split: Any, seed: int, progress: bool = False,
+              device: str = "cpu", extra: dict[str, Any] | None = None) -> tuple[Recommender, float]:
+    """Build and fit one model on ``split.train``; returns (model, seconds).
+
+    ``device`` and ``extra`` go to the ``FitContext`` (neural models: "cpu"/"cuda", and
+    e.g. ``checkpoint_dir``, ``metrics_log``, ``tracker``)."""
     model = model_class(name)(config)
-    ctx = FitContext(seed=seed, progress=progress)
+    ctx = FitContext(seed=seed, progress=progress, device=device, extra=dict(extra or {}))
     try:
         history, targets, exclude, _ = split.valid_queries()
         ctx.valid = ValidationData(history, targets, exclude)
@@ -104,7 +107,8 @@ def grid(space: dict[str, list]) -> list[dict[str, Any]]:
 
 
 def tune(name: str, base: dict[str, Any], split: Any, metric: str = "ndcg@10", seed: int = 0,
-         batch_size: int = 2048, progress: bool = False) -> tuple[Recommender, dict[str, Any], list[dict], float]:
+         batch_size: int = 2048, progress: bool = False, device: str = "cpu",
+         extra: dict[str, Any] | None = None) -> tuple[Recommender, dict[str, Any], list[dict], float]:
     """Grid-search ``name``'s ``tune_grid`` on the VALIDATION part only.
 
     Returns (best fitted model, its config, one record per candidate, fit seconds of the best).
@@ -117,7 +121,7 @@ def tune(name: str, base: dict[str, Any], split: Any, metric: str = "ndcg@10", s
     records, best = [], None
     for cand in tqdm(candidates, desc=f"tune {name}", disable=not progress or len(candidates) == 1, leave=False):
         cfg = {**base, **cand}
-        model, fit_s = fit_model(name, cfg, split, seed, progress=False)
+        model, fit_s = fit_model(name, cfg, split, seed, progress=False, device=device, extra=extra)
         ranked = rank_split(model, split, "valid", k, batch_size)
         value = float(np.nanmean(ranking_metrics(ranked.top, ranked.targets, [k])[metric]))
         records.append({"config": cfg, metric: value, "fit_seconds": fit_s})
@@ -133,14 +137,15 @@ def tune(name: str, base: dict[str, Any], split: Any, metric: str = "ndcg@10", s
 def evaluate(name: str, split: Any, ks: list[int], config: dict[str, Any] | None = None, tune_on_valid: bool = True,
              seed: int = 0, batch_size: int = 2048, beyond_metrics: bool = True,
              popular_top: np.ndarray | None = None, progress: bool = False,
-             sampled_negatives: int = 0) -> ModelResult:
+             sampled_negatives: int = 0, device: str = "cpu", extra: dict[str, Any] | None = None) -> ModelResult:
     """Tune (optional) on valid, then score test; per-user metrics + beyond-accuracy figures."""
     config = dict(config or {})
     has_valid = len(split.valid) > 0
     if tune_on_valid and has_valid:
-        model, config, records, fit_s = tune(name, config, split, f"ndcg@{min(ks)}", seed, batch_size, progress)
+        model, config, records, fit_s = tune(name, config, split, f"ndcg@{min(ks)}", seed, batch_size, progress,
+                                             device, extra)
     else:
-        model, fit_s = fit_model(name, config, split, seed, progress)
+        model, fit_s = fit_model(name, config, split, seed, progress, device, extra)
         records = []
     kmax = max(ks)
     ranked = rank_split(model, split, "test", kmax, batch_size, progress)

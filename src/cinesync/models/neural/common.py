@@ -77,16 +77,23 @@ def use_all_cores() -> int:
     return torch.get_num_threads()
 
 
-def trainer_config(cfg: NeuralConfig, ctx: FitContext, device: str) -> Any:
-    """The ``TrainerConfig`` for one fit: the model's optimiser settings + the run's seed/device/paths."""
+def trainer_config(cfg: NeuralConfig, ctx: FitContext, device: str, name: str = "model") -> Any:
+    """The ``TrainerConfig`` for one fit: the model's optimiser settings + the run's seed/device/paths.
+
+    ``ctx.extra`` may hold checkpoint_dir, metrics_log (a file) or metrics_log_dir (then the log
+    is ``{dir}/{name}.jsonl``), tracker ("mlflow" / "wandb") and run_name."""
     from cinesync.training import TrainerConfig
+
+    metrics_log = ctx.extra.get("metrics_log")
+    if metrics_log is None and ctx.extra.get("metrics_log_dir"):
+        metrics_log = os.path.join(ctx.extra["metrics_log_dir"], f"{name}.jsonl")
 
     return TrainerConfig(
         epochs=cfg.epochs, lr=cfg.lr, weight_decay=cfg.weight_decay, batch_size=cfg.batch_size,
         warmup_frac=cfg.warmup_frac, schedule=cfg.schedule, grad_clip=cfg.grad_clip, grad_accum=cfg.grad_accum,
         patience=cfg.patience, eval_every=cfg.eval_every, seed=ctx.seed, device=device,
-        checkpoint_dir=ctx.extra.get("checkpoint_dir"), metrics_log=ctx.extra.get("metrics_log"),
-        tracker=ctx.extra.get("tracker"), run_name=ctx.extra.get("run_name"),
+        checkpoint_dir=ctx.extra.get("checkpoint_dir"), metrics_log=metrics_log,
+        tracker=ctx.extra.get("tracker"), run_name=ctx.extra.get("run_name", name),
     )
 
 
@@ -147,7 +154,7 @@ class TorchRecommender(Recommender):
         self.module_.to(device)
         batches = self._batches(train_data, torch.device(device))
         self.train_result_ = train(self.module_, batches, self._loss, self._score_with,
-                                   trainer_config(self.config, ctx, device), ctx.valid, ctx.progress)
+                                   trainer_config(self.config, ctx, device, self.name), ctx.valid, ctx.progress)
         self.module_.to("cpu").eval()
 
     def _score(self, batch: HistoryBatch) -> np.ndarray:

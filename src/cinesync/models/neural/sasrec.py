@@ -1,16 +1,23 @@
 """SASRec (Kang & McAuley 2018): causal self-attention over a user's last ``max_len`` items.
 
 Input: right-aligned sequences from ``HistoryBatch.padded(max_len, pad=n_items)`` (item index
-``n_items`` is padding). Item + learned positional embeddings -> pre-norm Transformer blocks
-with a causal mask (padded keys masked; each position always sees itself, so no row is
-fully masked) -> final LayerNorm. Scores = last hidden state @ item embeddings.T.
+``n_items`` is padding, ``n_items + 1`` the CL4SRec mask token). Item embeddings (+ learned or
+rotary positions) -> pre-norm causal Transformer blocks -> final LayerNorm. Scores = last
+hidden state @ item embeddings.T (tied).
 
-Losses (``loss``):
+Training data: every user's full history in overlapping windows (``windows="all"``) or only
+its newest window (``"newest"``, the classic setup). Losses (``loss``):
 - "ce": full softmax cross-entropy over all items at every position (SASRec+, Klenitskiy &
-  Vasilev 2023), the default and usually the strongest;
+  Vasilev 2023), optionally label-smoothed;
+- "sce": softmax cross-entropy over the positive and ``negatives`` uniformly sampled items
+  shared by the batch (an accidental hit of the positive is masked): most of "ce"'s accuracy
+  at a fraction of its cost on a large catalogue;
 - "bce": one uniformly sampled negative per position (the original SASRec);
 - "gbce": gSASRec (Petrov & Macdonald 2023): ``negatives`` samples, positive probability
   raised to beta = alpha (t (1 - 1/alpha) + 1/alpha), alpha = negatives / (n_items - 1).
+Options: ``contrastive_weight`` adds CL4SRec's InfoNCE between two augmented views of each
+sequence; ``genre_weight`` adds a multi-task head predicting the next item's genres, with
+``uncertainty`` weighting (Kendall et al. 2018) of the two tasks when enabled.
 """
 
 from __future__ import annotations
@@ -18,13 +25,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 import pydantic
 
 from cinesync.data.dataset import Interactions
 from cinesync.data.history import HistoryBatch
+from cinesync.models.neural import seqdata
+from cinesync.models.neural.blocks import block_classes
 from cinesync.models.neural.common import NeuralConfig, TorchRecommender, module_device
 from cinesync.models.registry import register
 
@@ -38,64 +47,63 @@ SCORE_CHUNK = 256
 
 
 class SASRecConfig(NeuralConfig):
-    """Architecture and loss; the optimiser settings come from ``NeuralConfig``."""
+    """Architecture, loss and options; the optimiser settings come from ``NeuralConfig``."""
 
     max_len: int = pydantic.Field(200, ge=1)
     hidden: int = pydantic.Field(64, ge=1)
     layers: int = pydantic.Field(2, ge=1)
     heads: int = pydantic.Field(1, ge=1)
     dropout: float = pydantic.Field(0.2, ge=0.0, lt=1.0)
-    loss: Literal["ce", "bce", "gbce"] = "ce"
+    positions: Literal["learned", "rope"] = "learned"
+    windows: Literal["all", "newest"] = "all"
+    loss: Literal["ce", "sce", "bce", "gbce"] = "ce"
+    label_smoothing: float = pydantic.Field(0.0, ge=0.0, lt=1.0)
     negatives: int = pydantic.Field(128, ge=1)
     gbce_t: float = pydantic.Field(0.75, ge=0.0, le=1.0)
+    contrastive_weight: float = pydantic.Field(0.0, ge=0.0)
+    contrastive_temperature: float = pydantic.Field(0.2, gt=0.0)
+    augment_ratios: tuple[float, float, float] = (0.6, 0.3, 0.6)  # crop, mask, reorder
+    genre_weight: float = pydantic.Field(0.0, ge=0.0)
+    uncertainty: bool = False
     batch_size: int = pydantic.Field(64, ge=1)
 
     @pydantic.model_validator(mode="after")
     def _heads_divide_hidden(self) -> SASRecConfig:
         if self.hidden % self.heads:
             raise ValueError(f"hidden={self.hidden} must be divisible by heads={self.heads}")
+        if self.positions == "rope" and (self.hidden // self.heads) % 2:
+            raise ValueError("rotary positions need an even head size (hidden / heads)")
         return self
 
 
 @cache
 def module_class() -> type:
-    """``SASRecModule`` (built on first use so that importing the registry does not import torch:
-    torch costs ~2.3 s of ``import cinesync.models``)."""
+    """``SASRecModule`` (built on first use so that importing the registry does not import torch)."""
     import torch
     from torch import nn
+
+    _, encoder_class = block_classes()
 
     class SASRecModule(nn.Module):
         """(batch, L) item indices -> (batch, L, hidden) states; ``n_items`` is the padding index."""
 
-        def __init__(self, n_items: int, cfg: SASRecConfig) -> None:
+        def __init__(self, n_items: int, n_genres: int, cfg: SASRecConfig) -> None:
             super().__init__()
-            self.n_items, self.heads = n_items, cfg.heads
-            self.item_emb = nn.Embedding(n_items + 1, cfg.hidden, padding_idx=n_items)
-            self.pos_emb = nn.Embedding(cfg.max_len, cfg.hidden)
-            self.drop = nn.Dropout(cfg.dropout)
-            layer = nn.TransformerEncoderLayer(cfg.hidden, cfg.heads, cfg.hidden * 4, cfg.dropout,
-                                               activation="gelu", batch_first=True, norm_first=True)
-            self.encoder = nn.TransformerEncoder(layer, cfg.layers, enable_nested_tensor=False)
-            self.norm = nn.LayerNorm(cfg.hidden)
-            for emb in (self.item_emb, self.pos_emb):
-                nn.init.normal_(emb.weight, std=cfg.hidden ** -0.5)
+            self.n_items = n_items
+            self.item_emb = nn.Embedding(n_items + 2, cfg.hidden, padding_idx=n_items)
+            nn.init.normal_(self.item_emb.weight, std=cfg.hidden ** -0.5)
             with torch.no_grad():
                 self.item_emb.weight[n_items].zero_()
+            self.encoder = encoder_class(cfg.hidden, cfg.heads, cfg.layers, cfg.dropout, cfg.max_len,
+                                         cfg.positions, causal=True)
+            self.genre_head = nn.Linear(cfg.hidden, n_genres) if n_genres else None
+            self.log_vars = nn.Parameter(torch.zeros(2)) if n_genres and cfg.uncertainty else None
 
         def forward(self, seq: torch.Tensor) -> torch.Tensor:
-            b, length = seq.shape
-            pos = torch.arange(length, device=seq.device)
-            x = self.item_emb(seq) + self.pos_emb(pos)[None]
-            pad = seq == self.n_items
-            causal = torch.triu(torch.ones(length, length, dtype=torch.bool, device=seq.device), 1)
-            blocked = causal[None] | pad[:, None, :]
-            blocked = blocked & ~torch.eye(length, dtype=torch.bool, device=seq.device)[None]
-            mask = torch.zeros(blocked.shape, dtype=x.dtype, device=seq.device).masked_fill(blocked, float("-inf"))
-            h = self.encoder(self.drop(x), mask=mask.repeat_interleave(self.heads, dim=0))
-            return self.norm(h) * (~pad)[..., None]
+            return self.encoder(self.item_emb(seq), seq == self.n_items)
 
         def item_weights(self) -> torch.Tensor:
-            """(n_items, hidden) output embeddings (tied with the input ones, padding row dropped)."""
+            """(n_items, hidden) output embeddings (tied with the input ones, padding and mask rows dropped)."""
             return self.item_emb.weight[: self.n_items]
 
     return SASRecModule
@@ -109,20 +117,28 @@ class SASRec(TorchRecommender):
     config_class = SASRecConfig
     tune_grid: ClassVar[dict[str, list]] = {"dropout": [0.1, 0.3], "lr": [1e-3, 3e-3]}
 
+    def __init__(self, config: Any = None, **overrides: Any) -> None:
+        super().__init__(config, **overrides)
+        self._genres: torch.Tensor | None = None  # (n_items, n_genres) multi-hot, training only
+
     def _dims(self, train: Interactions) -> dict[str, int]:
-        return {"n_items": train.n_items}
+        n_genres = train.catalog.genre_matrix.shape[1] if self.config.genre_weight > 0 else 0
+        return {"n_items": train.n_items, "n_genres": n_genres}
 
     def _build(self, dims: dict[str, int]) -> nn.Module:
-        return module_class()(dims["n_items"], self.config)
+        return module_class()(dims["n_items"], dims.get("n_genres", 0), self.config)
 
     def _batches(self, train: Interactions, device: torch.device) -> Callable[[np.random.Generator], list]:
         import torch
 
         cfg, n_items = self.config, train.n_items
-        seqs = train.histories().padded(cfg.max_len + 1, pad=n_items)
-        seqs = torch.from_numpy(seqs[(seqs != n_items).sum(axis=1) >= 2])  # users with a next item
+        wins = seqdata.windows(train.histories(), cfg.max_len + 1, newest_only=cfg.windows == "newest")
+        seqs = torch.from_numpy(wins.padded(cfg.max_len + 1, pad=n_items))
         inputs, targets = seqs[:, :-1].contiguous(), seqs[:, 1:].contiguous()
-        log.info("sasrec: %d sequences, %d items, loss %s", len(inputs), n_items, cfg.loss)
+        if self.dims_.get("n_genres"):
+            self._genres = torch.from_numpy(train.catalog.genre_matrix.toarray()).to(device)
+        log.info("sasrec: %d training windows (%s) over %d users, %d items, loss %s", len(inputs), cfg.windows,
+                 train.n_users, n_items, cfg.loss)
 
         def batches(rng: np.random.Generator) -> list[tuple[torch.Tensor, torch.Tensor]]:
             order = torch.from_numpy(rng.permutation(len(inputs)))
@@ -130,19 +146,35 @@ class SASRec(TorchRecommender):
 
         return batches
 
+    # ---- losses --------------------------------------------------------------
     def _loss(self, module: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-        """Mean loss over the non-padded target positions of a (B, L) batch."""
+        """Mean next-item loss over the non-padded target positions (+ the optional auxiliary losses)."""
+        inp, tgt = batch
+        keep = tgt != module.n_items
+        states = module(inp)
+        h = states[keep]  # (N, hidden)
+        loss = self._next_item_loss(module, h, tgt[keep])
+        cfg = self.config
+        if module.genre_head is not None:
+            loss = self._with_genres(module, loss, h, tgt[keep])
+        if cfg.contrastive_weight > 0:
+            loss = loss + cfg.contrastive_weight * self._contrastive(module, inp)
+        return loss
+
+    def _next_item_loss(self, module: nn.Module, h: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
         import torch
         import torch.nn.functional as F  # noqa: N812
 
-        inp, tgt = batch
         cfg, n_items = self.config, module.n_items
-        keep = tgt != n_items
-        h = module(inp)[keep]  # (N, hidden)
-        pos = tgt[keep]
         w = module.item_weights()
         if cfg.loss == "ce":
-            return F.cross_entropy((h @ w.T).float(), pos)
+            return F.cross_entropy((h @ w.T).float(), pos, label_smoothing=cfg.label_smoothing)
+        if cfg.loss == "sce":  # softmax over the positive + negatives shared by the batch
+            neg = torch.randint(0, n_items, (cfg.negatives,), device=pos.device)
+            logits = torch.cat([(h * w[pos]).sum(-1, keepdim=True), h @ w[neg].T], dim=1).float()
+            logits[:, 1:] = logits[:, 1:].masked_fill(neg[None] == pos[:, None], float("-inf"))
+            target = torch.zeros(len(pos), dtype=torch.long, device=pos.device)
+            return F.cross_entropy(logits, target, label_smoothing=cfg.label_smoothing)
         k = 1 if cfg.loss == "bce" else cfg.negatives
         neg = torch.randint(0, n_items, (len(pos), k), device=pos.device)
         pos_logit = (h * w[pos]).sum(-1).float()
@@ -153,6 +185,31 @@ class SASRec(TorchRecommender):
             beta = alpha * (cfg.gbce_t * (1.0 - 1.0 / alpha) + 1.0 / alpha)
         return -(beta * F.logsigmoid(pos_logit)).mean() - F.logsigmoid(-neg_logit).sum(-1).mean()
 
+    def _with_genres(self, module: nn.Module, main: torch.Tensor, h: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        """Add the next item's genre prediction (multi-label BCE), fixed or uncertainty-weighted."""
+        import torch
+        import torch.nn.functional as F  # noqa: N812
+
+        assert self._genres is not None
+        aux = F.binary_cross_entropy_with_logits(module.genre_head(h).float(), self._genres[pos])
+        if module.log_vars is None:
+            return main + self.config.genre_weight * aux
+        s = module.log_vars
+        return torch.exp(-s[0]) * main + s[0] + self.config.genre_weight * (torch.exp(-s[1]) * aux + s[1])
+
+    def _contrastive(self, module: nn.Module, inp: torch.Tensor) -> torch.Tensor:
+        """CL4SRec InfoNCE: two augmented views of each sequence, other rows of the batch as negatives."""
+        import torch
+        import torch.nn.functional as F  # noqa: N812
+
+        cfg, pad = self.config, module.n_items
+        views = [seqdata.augment(inp, pad, pad + 1, cfg.augment_ratios) for _ in range(2)]
+        z1, z2 = (F.normalize(module(v)[:, -1], dim=-1) for v in views)
+        logits = z1 @ z2.T / cfg.contrastive_temperature
+        labels = torch.arange(len(z1), device=z1.device)
+        return 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels))
+
+    # ---- score -------------------------------------------------------------
     def _score_with(self, module: nn.Module, batch: HistoryBatch) -> np.ndarray:
         """(n, n_items) float32: last hidden state @ item embeddings.T, in user chunks."""
         import torch

@@ -1,0 +1,197 @@
+"""The two towers of ``twotower`` and its losses (torch imported on first use).
+
+Item tower: id embedding + genre multi-hot projection + normalised year (missing -> zero +
+"unknown" flag, whose weight column is the learned unknown-year vector) + an optional projected
+text vector -> ``base`` (n_items, d); output = base + MLP(base), L2-normalised when asked.
+
+User tower: a learned query per head attends over the history's ``base`` vectors (keys add a
+recency embedding, 0 = most recent visible item; padding and hidden items masked) plus a learned
+"null" slot every row can attend to, so an empty history pools to a learned default instead of
+NaN. Heads are concatenated -> linear -> x + MLP(x), L2-normalised when asked.
+
+The item features are registered buffers, so they travel in the module's state (saved with the
+model; a fresh process needs nothing else to load it).
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from cinesync.data.dataset import ItemCatalog
+
+if TYPE_CHECKING:
+    import torch
+
+
+def item_features(catalog: ItemCatalog, text: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Item-side inputs, aligned to item indices.
+
+    genres: (n_items, n_genres) float32 multi-hot divided by the item's genre count (mean of its
+    genre vectors); year: (n_items, 2) float32 [z-scored year or 0, 1 if the year is missing];
+    text: (n_items, d_text) float32 when given.
+    """
+    n = len(catalog)
+    g = np.asarray(catalog.genre_matrix.todense(), np.float32).reshape(n, -1)
+    g /= np.maximum(g.sum(axis=1, keepdims=True), 1.0)
+    years = pd.to_numeric(pd.Series(catalog.column("year"), dtype="Float64"), errors="coerce").to_numpy(
+        np.float64, na_value=np.nan)
+    missing = ~np.isfinite(years)
+    known = years[~missing]
+    mean, std = (known.mean(), known.std()) if len(known) else (0.0, 1.0)
+    z = np.where(missing, 0.0, (years - mean) / (std if std > 0 else 1.0))
+    out = {"genres": g, "year": np.stack([z, missing.astype(np.float64)], axis=1).astype(np.float32)}
+    if text is not None:
+        out["text"] = np.asarray(text, np.float32)
+    return out
+
+
+def check_text_vectors(vectors: Any, n_items: int, source: str) -> np.ndarray:
+    """(n_items, d) finite float32 matrix, or a ValueError naming ``source`` and the expected shape."""
+    arr = np.asarray(vectors)
+    if arr.ndim != 2 or arr.shape[0] != n_items or arr.shape[1] < 1:
+        raise ValueError(f"twotower: text vectors from {source} have shape {arr.shape}, expected "
+                         f"({n_items}, d): one row per item index of the training data")
+    arr = arr.astype(np.float32)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"twotower: text vectors from {source} hold NaN or inf values")
+    return arr
+
+
+def sampled_softmax_loss(u: torch.Tensor, v: torch.Tensor, items: torch.Tensor, temperature: float,
+                         log_count: torch.Tensor | None = None, block: torch.Tensor | None = None,
+                         hard: torch.Tensor | None = None, hard_ok: torch.Tensor | None = None,
+                         hard_log_count: float = 0.0) -> torch.Tensor:
+    """In-batch sampled softmax; row i's positive is column i.
+
+    u, v: (B, d) user / positive-item vectors; items: (B,) positive item indices (in-batch
+    duplicates of row i's positive are masked); log_count: (B,) log of each column item's
+    expected count in a batch (log-Q correction, subtracted from every column; None = off);
+    block: (B, B) extra bool mask of columns that are not negatives for the row (diagonal
+    ignored); hard: (B, K, d) extra negatives per row with validity ``hard_ok`` (B, K) and
+    correction ``hard_log_count`` (applied only with log_count).
+    """
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+
+    logits = (u @ v.T).float() / temperature
+    if log_count is not None:
+        logits = logits - log_count.float()[None, :]
+    eye = torch.eye(len(items), dtype=torch.bool, device=items.device)
+    mask = items[:, None] == items[None, :]
+    if block is not None:
+        mask = mask | block
+    logits = logits.masked_fill(mask & ~eye, float("-inf"))
+    if hard is not None:
+        h = torch.einsum("bd,bkd->bk", u, hard).float() / temperature
+        if log_count is not None:
+            h = h - hard_log_count
+        if hard_ok is not None:
+            h = h.masked_fill(~hard_ok, float("-inf"))
+        logits = torch.cat([logits, h], dim=1)
+    return F.cross_entropy(logits, torch.arange(len(items), device=items.device))
+
+
+def info_nce(a: torch.Tensor, b: torch.Tensor, temperature: float, block: torch.Tensor | None = None) -> torch.Tensor:
+    """Symmetric InfoNCE between two views (B, d): row i of ``a`` matches row i of ``b``.
+    ``block`` (B, B) masks off-diagonal pairs that are not negatives (e.g. the same user)."""
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+
+    logits = (a @ b.T).float() / temperature
+    if block is not None:
+        eye = torch.eye(len(a), dtype=torch.bool, device=a.device)
+        logits = logits.masked_fill(block & ~eye, float("-inf"))
+    target = torch.arange(len(a), device=a.device)
+    return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target))
+
+
+@cache
+def module_class() -> type:
+    """``TwoTowerModule``, built on first use so importing the registry does not import torch."""
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+    from torch import nn
+
+    def mlp(d: int, hidden: int, dropout: float) -> nn.Module:
+        return nn.Sequential(nn.Linear(d, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, d))
+
+    class TwoTowerModule(nn.Module):
+        """dims: n_items, n_genres, text_dim; cfg: dim, hidden, heads, max_len, recency, dropout, normalize."""
+
+        def __init__(self, dims: dict[str, int], cfg: Any) -> None:
+            super().__init__()
+            n, d = dims["n_items"], cfg.dim
+            self.n_items, self.dim, self.normalize = n, d, cfg.normalize
+            self.item_emb = nn.Embedding(n, d)
+            nn.init.normal_(self.item_emb.weight, std=d ** -0.5)
+            self.register_buffer("year", torch.zeros(n, 2))
+            self.year_proj = nn.Linear(2, d, bias=False)
+            self.genre_proj = self.text_proj = None
+            if dims.get("n_genres", 0) > 0:
+                self.register_buffer("genres", torch.zeros(n, dims["n_genres"]))
+                self.genre_proj = nn.Linear(dims["n_genres"], d, bias=False)
+            if dims.get("text_dim", 0) > 0:
+                self.register_buffer("text", torch.zeros(n, dims["text_dim"]))
+                self.text_proj = nn.Linear(dims["text_dim"], d, bias=False)
+            self.item_mlp = mlp(d, cfg.hidden, cfg.dropout)
+            self.pos_emb = nn.Embedding(cfg.max_len, d) if cfg.recency else None
+            if self.pos_emb is not None:
+                nn.init.normal_(self.pos_emb.weight, std=d ** -0.5)
+            self.query = nn.Parameter(torch.randn(cfg.heads, d) * d ** -0.5)
+            self.null = nn.Parameter(torch.randn(d) * d ** -0.5)
+            self.user_in = nn.Linear(cfg.heads * d, d)
+            self.user_mlp = mlp(d, cfg.hidden, cfg.dropout)
+            self.drop = nn.Dropout(cfg.dropout)
+
+        def set_features(self, feats: dict[str, np.ndarray]) -> None:
+            """Copy ``item_features`` arrays into the buffers."""
+            with torch.no_grad():
+                for name, arr in feats.items():
+                    if hasattr(self, name):
+                        getattr(self, name).copy_(torch.from_numpy(np.asarray(arr, np.float32)))
+
+        def item_base(self) -> torch.Tensor:
+            """(n_items, d) pre-MLP item vectors (also the user tower's history inputs)."""
+            x = self.item_emb.weight + self.year_proj(self.year)
+            if self.genre_proj is not None:
+                x = x + self.genre_proj(self.genres)
+            if self.text_proj is not None:
+                x = x + self.text_proj(self.text)
+            return x
+
+        def _out(self, x: torch.Tensor) -> torch.Tensor:
+            return F.normalize(x, dim=-1) if self.normalize else x
+
+        def items(self, base: torch.Tensor, idx: torch.Tensor | None = None) -> torch.Tensor:
+            """Item tower output for ``idx`` (any shape; None = all items) -> (*idx.shape, d)."""
+            x = base if idx is None else base[idx]
+            return self._out(x + self.item_mlp(x))
+
+        def users(self, seq: torch.Tensor, visible: torch.Tensor, base: torch.Tensor,
+                  context: torch.Tensor | None = None) -> torch.Tensor:
+            """(B, L) item indices (``n_items`` = padding) with (B, L) bool ``visible`` -> (B, d).
+
+            ``context`` is reserved for per-query context features (not implemented yet)."""
+            if context is not None:
+                raise NotImplementedError("twotower: context features are not implemented yet")
+            pad = torch.cat([base, base.new_zeros(1, self.dim)])
+            h = pad[seq.clamp(max=self.n_items)]  # (B, L, d)
+            keys = h
+            if self.pos_emb is not None:  # recency: visible items after this one (0 = most recent)
+                rec = visible.flip(1).long().cumsum(1).flip(1) - 1
+                keys = h + self.pos_emb(rec.clamp(0, self.pos_emb.num_embeddings - 1))
+            scale = 1.0 / math.sqrt(self.dim)
+            logits = (keys @ self.query.T) * scale  # (B, L, H)
+            logits = logits.masked_fill(~visible[..., None], float("-inf"))
+            null_logit = (self.query @ self.null * scale).expand(len(seq), 1, -1)  # (B, 1, H)
+            attn = torch.softmax(torch.cat([null_logit, logits], 1), dim=1)  # (B, L+1, H)
+            pooled = attn[:, 0, :, None] * self.null + torch.einsum("blh,bld->bhd", attn[:, 1:], h)
+            x = self.drop(self.user_in(pooled.flatten(1)))
+            return self._out(x + self.user_mlp(x))
+
+    return TwoTowerModule

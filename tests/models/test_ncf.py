@@ -1,0 +1,119 @@
+"""NCF / NeuMF: the contract (each architecture) plus known answers for the pieces."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F  # noqa: N812
+
+import cinesync.models.neural.ncf  # noqa: F401  (registers "ncf")
+from cinesync.data.history import HistoryBatch
+from cinesync.errors import ConfigError
+from cinesync.models import create
+from cinesync.models.neural.ncf import NCFConfig, module_class, sample_negatives
+
+from .contract import RecommenderContract, planted_split
+
+FAST = {"epochs": 8, "factors": 8, "mlp_layers": 2, "lr": 1e-2, "batch_size": 256, "init_std": 0.1,
+        "patience": None}
+
+
+class TestNeuMF(RecommenderContract):
+    name = "ncf"
+    config = FAST
+
+
+class TestGMF(RecommenderContract):
+    name = "ncf"
+    config = {**FAST, "arch": "gmf"}
+
+
+class TestMLP(RecommenderContract):
+    name = "ncf"
+    config = {**FAST, "arch": "mlp", "epochs": 12}
+
+
+def tiny_module(arch: str, n_items: int = 7, **kw: object) -> torch.nn.Module:
+    torch.manual_seed(0)
+    cfg = NCFConfig(arch=arch, factors=4, mlp_layers=2, init_std=0.5, **kw)
+    return module_class()(n_items, cfg).eval()
+
+
+@pytest.mark.parametrize("arch", ["neumf", "gmf", "mlp"])
+def test_widths_follow_the_paper_tower(arch: str) -> None:
+    m = tiny_module(arch)
+    dg, dm = {"neumf": (4, 8), "gmf": (4, 0), "mlp": (0, 8)}[arch]
+    assert m.item_emb.shape == m.hist_emb.shape == (7, dg + dm)
+    widths = [(lin.in_features, lin.out_features) for lin in m.tower if isinstance(lin, torch.nn.Linear)]
+    assert widths == ([(16, 8), (8, 4)] if dm else [])
+    assert m.out.in_features == dg + (4 if dm else 0)
+
+
+@pytest.mark.parametrize("arch", ["neumf", "gmf", "mlp"])
+def test_vectorised_scores_equal_pairwise_logits(arch: str) -> None:
+    """score_all (matmul GMF + split first MLP layer, user chunks) == the per-pair forward."""
+    m = tiny_module(arch)
+    user = torch.randn(5, m.dg + m.dm)
+    with torch.no_grad():
+        fast = m.score_all(user, pairs=10)  # 1 user per chunk
+        slow = m.pair_logits(user.repeat_interleave(7, 0), torch.arange(7).repeat(5)).reshape(5, 7)
+    torch.testing.assert_close(fast, slow, rtol=1e-5, atol=1e-5)
+
+
+def test_user_vector_is_normalised_history_sum() -> None:
+    m = tiny_module("neumf", alpha=0.5)
+    hb = HistoryBatch.from_lists([[1, 3, 3, 5], []])  # the repeated 3 counts once
+    indptr, items = torch.tensor([0, 3, 3]), torch.tensor([1, 3, 5])
+    with torch.no_grad():
+        sums = m.history_sums(indptr, items, torch.arange(2))
+        user = m.user_vectors(sums, indptr[1:] - indptr[:-1])
+        want = m.hist_emb[[1, 3, 5]].sum(0) / np.sqrt(3)
+        torch.testing.assert_close(user[0], want)
+        torch.testing.assert_close(user[1], torch.zeros_like(want))
+        model = create("ncf", {"arch": "neumf", "factors": 4, "mlp_layers": 2})
+        model.module_, model.n_items_ = m, 7
+        np.testing.assert_allclose(model.score(hb), m.score_all(user, 100).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_loss_leaves_the_target_out_of_its_history() -> None:
+    """Hand-computed BCE: a positive sees H minus itself (count |H|-1), a negative all of H."""
+    m = tiny_module("neumf", n_items=6, alpha=1.0)
+    model = create("ncf", {"arch": "neumf", "factors": 4, "mlp_layers": 2, "alpha": 1.0})
+    indptr, hist = torch.tensor([0, 3, 4]), torch.tensor([0, 2, 4, 1])  # user 0: {0, 2, 4}; user 1: {1}
+    user, item = torch.tensor([0, 0, 1, 1]), torch.tensor([2, 5, 1, 3])
+    label = torch.tensor([1.0, 0.0, 1.0, 0.0])
+    w = m.hist_emb
+    users = torch.stack([(w[0] + w[4]) / 2, (w[0] + w[2] + w[4]) / 3, torch.zeros_like(w[0]), w[1]])
+    want = F.binary_cross_entropy_with_logits(m.pair_logits(users, item), label)
+    got = model._loss(m, (user, item, label, indptr, hist))
+    torch.testing.assert_close(got, want)
+
+
+def test_negatives_avoid_positives_and_are_seeded() -> None:
+    keys = np.array([0 * 5 + 1, 0 * 5 + 3, 1 * 5 + 0, 1 * 5 + 1, 1 * 5 + 2, 1 * 5 + 3])  # sorted
+    users = np.repeat([0, 1], 2000)
+    a = sample_negatives(users, keys, 5, np.random.default_rng(3))
+    b = sample_negatives(users, keys, 5, np.random.default_rng(3))
+    np.testing.assert_array_equal(a, b)
+    assert set(a[users == 0]) <= {0, 2, 4} and set(a[users == 1]) == {4}
+    assert set(a[users == 0]) == {0, 2, 4}
+
+
+def test_epoch_has_negatives_per_positive() -> None:
+    train, _ = planted_split()
+    model = create("ncf", {**FAST, "negatives": 3, "batch_size": 10_000_000})
+    (batch,) = model._batches(train, torch.device("cpu"))(np.random.default_rng(0))
+    user, item, label = batch[:3]
+    n_pos = train.csr().nnz
+    assert len(label) == 4 * n_pos and int(label.sum()) == n_pos
+    seen = set((train.user.astype(np.int64) * train.n_items + train.item).tolist())
+    neg = (user * train.n_items + item)[label == 0].numpy()
+    assert np.mean([k in seen for k in neg]) < 0.01
+
+
+def test_bad_config() -> None:
+    with pytest.raises(ConfigError, match="arch"):
+        create("ncf", {"arch": "deep"})
+    with pytest.raises(ConfigError, match="negatives"):
+        create("ncf", {"negatives": 0})
