@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= results
 
-.PHONY: run leaderboard test test-slow test-all lint benchmark bench-serve clean
+.PHONY: run leaderboard results test test-slow test-all lint benchmark bench-serve bench-train clean
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "CineSync needs Python >= 3.11"'
@@ -28,6 +28,15 @@ leaderboard: $(BIN)/.installed
 	$(BIN)/cinesync evaluate --protocol loo --models classical --k 10,20 --json $(OUT)/loo.json --csv $(OUT)/loo.csv --report $(OUT)/loo
 	$(BIN)/cinesync evaluate --protocol recbole-8-1-1 --models classical --k 10,20 --json $(OUT)/recbole.json --csv $(OUT)/recbole.csv --report $(OUT)/recbole
 
+## Results table of the neural models next to the classical ones: loo (sequential + general models) and
+## recbole-8-1-1 (general models), every model tuned on validation only; JSON + Markdown/HTML reports in $(OUT)/.
+NEURAL_LOO ?= sasrec,bert4rec,twotower,multvae,lightgcn,ncf,ease,als,itemknn,pop
+NEURAL_RB ?= multvae,lightgcn,twotower,ncf,ease,als,itemknn,pop
+results: $(BIN)/.installed
+	@mkdir -p $(OUT)
+	$(BIN)/cinesync evaluate --protocol loo --models $(NEURAL_LOO) --k 10,20 --json $(OUT)/neural-loo.json --report $(OUT)/neural-loo --train-log $(OUT)/train-logs-loo
+	$(BIN)/cinesync evaluate --protocol recbole-8-1-1 --models $(NEURAL_RB) --k 10,20 --json $(OUT)/neural-recbole.json --report $(OUT)/neural-recbole --train-log $(OUT)/train-logs-recbole
+
 ## Tests: the default (fast) suite.
 test: $(BIN)/.installed
 	$(BIN)/pytest -q -m "not slow" -n 2
@@ -46,6 +55,10 @@ benchmark: $(BIN)/.installed
 
 bench-serve: $(BIN)/.installed
 	$(BIN)/cinesync bench-serve
+
+## SASRec training speed on the bundled data (s/epoch, sequences/s, time to the best validation epoch).
+bench-train: $(BIN)/.installed
+	$(BIN)/cinesync bench-train --model sasrec --out $(OUT)/bench-train
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -304,6 +304,29 @@ def benchmark(
                   _parse_models(synthetic_models), out, console)
 
 
+@app.command("bench-train")
+def bench_train(
+    model: Annotated[str, typer.Option("--model", "-m", help="A neural model name.")] = "sasrec",
+    dataset: DatasetOpt = "ml-latest-small",
+    path: PathOpt = None,
+    protocol: Annotated[str, typer.Option("--protocol", "-p", help="Split to train on (validation part "
+                        "drives early stopping).")] = "loo",
+    sets: Annotated[list[str] | None, typer.Option("--set", help="Fix a hyper-parameter: PARAM=VALUE "
+                    "(repeatable), e.g. --set epochs=5.")] = None,
+    device: Annotated[str, typer.Option("--device", help="cpu, cuda or auto.")] = "cpu",
+    seed: Annotated[int, typer.Option(help="Seed for the split and the model.")] = 0,
+    out: Annotated[str | None, typer.Option("--out", help="Write train_speed.json and train_curve.png here.")] = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Training speed of a neural model (not a test): s/epoch, sequences/s, time to the best validation epoch."""
+    _setup_logging(verbose)
+    from cinesync.bench_train import run_train_benchmark
+
+    name = _parse_models(model)[0]
+    config = _parse_sets([f"{name}.{s}" for s in sets or []], [name]).get(name, {})
+    run_train_benchmark(name, config, protocol, _load(dataset, path), _parse_device(device), seed, out, console)
+
+
 from cinesync.cli_store import install as _install_store  # noqa: E402
 
 _install_store(app, models_app)

@@ -69,7 +69,8 @@ class TrainerConfig(pydantic.BaseModel):
 @dataclass
 class TrainResult:
     """best_epoch: 1-based epoch whose weights were kept; best_ndcg: its validation NDCG@10
-    (NaN without validation); history: one dict per epoch (epoch, loss, lr, seconds, ndcg@10?)."""
+    (NaN without validation); history: one dict per epoch (epoch, loss, lr, seconds of training,
+    elapsed wall seconds since the start including validation, ndcg@10 when validated)."""
 
     best_epoch: int
     best_ndcg: float
@@ -153,6 +154,7 @@ def train(module: torch.nn.Module, batches_fn: Callable[[np.random.Generator], l
     tracker = Tracker(cfg.tracker, cfg.model_dump(), cfg.run_name) if cfg.tracker else None
     bar = tqdm(range(start, cfg.epochs), desc="train", disable=not progress, leave=False)
     stopped = bad >= (cfg.patience or math.inf)
+    run_start = time.perf_counter() - (history[-1]["elapsed"] if history and "elapsed" in history[-1] else 0.0)
     for epoch in bar:
         if stopped:
             break
@@ -184,6 +186,7 @@ def train(module: torch.nn.Module, batches_fn: Callable[[np.random.Generator], l
             else:
                 bad += 1
                 stopped = cfg.patience is not None and bad >= cfg.patience
+        row["elapsed"] = time.perf_counter() - run_start  # wall seconds since the start, validation included
         history.append(row)
         bar.set_postfix(loss=f"{row['loss']:.4f}", ndcg=f"{row.get('ndcg@10', float('nan')):.4f}")
         log.debug("epoch %s", row)

@@ -49,7 +49,6 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
 @cache
 def block_classes() -> tuple[type, type]:
     """(Block, Encoder), built on first use so that importing the models does not import torch."""
-    import torch
     import torch.nn.functional as F  # noqa: N812
     from torch import nn
 

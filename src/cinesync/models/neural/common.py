@@ -129,6 +129,10 @@ class TorchRecommender(Recommender):
     @abstractmethod
     def _score_with(self, module: nn.Module, batch: HistoryBatch) -> np.ndarray: ...
 
+    def _init_module(self, module: nn.Module, train: Interactions) -> None:
+        """Optional data-dependent initialisation before training (none by default)."""
+        return None
+
     def _extra_state(self) -> dict[str, np.ndarray]:
         """Fitted arrays besides the module's weights (none by default)."""
         return {}
@@ -149,6 +153,7 @@ class TorchRecommender(Recommender):
         np.random.seed(ctx.seed % 2**32)
         self.dims_ = {k: int(v) for k, v in self._dims(train_data).items()}
         self.module_ = self._build(self.dims_)
+        self._init_module(self.module_, train_data)
         log.info("%s: %d parameters, %s, %d threads", self.name,
                  sum(p.numel() for p in self.module_.parameters()), device, threads)
         self.module_.to(device)

@@ -1,0 +1,46 @@
+"""A saved neural model loads in a fresh process — without the training code — to identical scores."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from cinesync.models import FitContext, create
+
+from .contract import planted_split
+
+#: tiny configs (a few epochs on the planted data); every neural model in the zoo is listed
+TINY: dict[str, dict] = {
+    "sasrec": {"epochs": 2, "hidden": 16, "max_len": 10, "layers": 1, "batch_size": 32, "patience": None},
+}
+
+LOADER = textwrap.dedent("""
+    import sys
+    import numpy as np
+    from cinesync.data.history import HistoryBatch
+    from cinesync.models import Recommender
+
+    model = Recommender.load(sys.argv[1])
+    z = np.load(sys.argv[2])
+    batch = HistoryBatch(z["indptr"], z["items"], z["users"])
+    np.save(sys.argv[3], model.score(batch))
+    loaded = sorted(m for m in sys.modules if m.startswith("cinesync.training"))
+    assert not loaded, f"training code imported to load a model: {loaded}"
+""")
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_loads_in_a_fresh_process_to_identical_scores(name: str, tmp_path) -> None:
+    train, _ = planted_split()
+    model = create(name, TINY[name]).fit(train, FitContext(seed=0))
+    model.save(str(tmp_path / "model"))
+    batch = train.histories(np.arange(0, train.n_users, 7))
+    np.savez(tmp_path / "batch.npz", indptr=batch.indptr, items=batch.items, users=batch.users)
+    proc = subprocess.run([sys.executable, "-c", LOADER, str(tmp_path / "model"), str(tmp_path / "batch.npz"),
+                           str(tmp_path / "scores.npy")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    np.testing.assert_array_equal(np.load(tmp_path / "scores.npy"), model.score(batch))
