@@ -43,22 +43,36 @@ Run
 
     .venv/bin/cinesync data split --protocol loo --out /work/splits/loo
     .venv/bin/cinesync data split --protocol recbole-8-1-1 --out /work/splits/recbole-8-1-1
-    /work/recbole-venv/bin/python benchmarks/recbole_baseline.py /work/splits/loo SASRec \\
-        --epochs 30 --hidden-size 64 --n-layers 2 --max-len 200 --loss CE --threads 2 \\
-        --out results/recbole_sasrec_loo.json
     /work/recbole-venv/bin/python benchmarks/recbole_baseline.py /work/splits/recbole-8-1-1 EASE
+    /work/recbole-venv/bin/python benchmarks/recbole_baseline.py /work/splits/recbole-8-1-1 \\
+        MultiVAE --epochs 300 --time-budget-min 8 --out /tmp/recbole_multivae.json
+    /work/recbole-venv/bin/python benchmarks/recbole_baseline.py /work/splits/loo SASRec \\
+        --epochs 200 --hidden-size 64 --n-layers 2 --max-len 200 --loss CE --threads 2 \\
+        --cache-dataset --workdir /tmp/rb-loo --out /tmp/recbole_sasrec_loo.json
+    # timing only: 3 epochs of 1 batch each, seconds per full epoch extrapolated
+    /work/recbole-venv/bin/python benchmarks/recbole_baseline.py /work/splits/loo SASRec \\
+        --hidden-size 64 --n-layers 2 --max-len 200 --loss CE --threads 2 \\
+        --epochs 3 --max-batches 1 --cache-dataset --workdir /tmp/rb-loo
+
+``--time-budget-min`` starts no new epoch after that many minutes (the best checkpoint so far is
+tested, and the JSON says the run was cut off); ``--cache-dataset`` pickles RecBole's processed
+dataset in ``--workdir`` so later runs skip parsing the atomic files (about a minute for ``loo``,
+whose train file holds every prefix of every sequence).
 
 Any other RecBole setting can be given with ``--set key=value`` (the value is parsed as YAML).
 RecBole's logs, checkpoints and the atomic files go to ``--workdir`` (a fresh temporary folder
 by default). Runtime patches (done here, never in site-packages): numpy aliases removed in
-numpy 1.24 that RecBole still names (``np.float``, ``np.long``), and ``torch.load`` of RecBole's own
-checkpoints with ``weights_only=False`` (torch >= 2.6 defaults to ``True``).
+numpy 1.24 that RecBole still names (``np.float``, ``np.long``), scipy's ``dok_matrix._update``
+(gone in scipy 1.12, used by LightGCN), and ``torch.load`` of RecBole's own checkpoints with
+``weights_only=False`` (torch >= 2.6 defaults to ``True``).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
+import itertools
 import json
 import math
 import os
@@ -78,7 +92,7 @@ TOPK = 10
 UID, IID, TIME = "user_id", "item_id", "timestamp"
 ITEM_LIST = IID + "_list"  # RecBole's default LIST_SUFFIX is "_list"
 
-# General models that train on whole user rows rather than sampled negatives.
+# General models that need no sampled negatives (auto-encoders over user rows, closed forms).
 NO_NEGATIVE_SAMPLING = {"MultiVAE", "MultiDAE", "MacridVAE", "RecVAE", "EASE", "ADMMSLIM",
                         "SLIMElastic", "NCEPLRec"}
 
@@ -120,6 +134,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "general ones)")
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
     parser.add_argument("--seed", type=int, default=2020, help="RecBole's `seed`")
+    parser.add_argument("--time-budget-min", type=float, default=None,
+                        help="start no new epoch after this many minutes of training (the best "
+                             "checkpoint so far is then tested; the JSON says it was cut off)")
+    parser.add_argument("--max-batches", type=int, default=None,
+                        help="timing only: train at most N batches per epoch and extrapolate "
+                             "seconds per full epoch (accuracy is then meaningless)")
+    parser.add_argument("--cache-dataset", action="store_true",
+                        help="pickle RecBole's processed dataset in --workdir (keyed by the split "
+                             "files' checksum) and reuse it on later runs")
+    parser.add_argument("--prepare-only", action="store_true",
+                        help="write the atomic files, build (and cache) the dataset, then exit")
     parser.add_argument("--no-history-mask", action="store_true",
                         help="sequential models: do not exclude the user's earlier items when "
                              "ranking (RecBole's own behaviour; CineSync excludes them)")
@@ -145,10 +170,14 @@ def parse_overrides(items: list[str]) -> dict:
 
 
 def apply_compat_patches() -> None:
-    """Aliases that numpy >= 1.24 removed but RecBole 1.2.1 still uses (MRR/MAP, some layers)."""
+    """Names RecBole 1.2.1 uses that newer numpy / scipy removed (done here, not in site-packages)."""
     for name, value in (("float", float), ("int", int), ("bool", bool), ("long", np.int64)):
         if name not in np.__dict__:
             setattr(np, name, value)
+    # LightGCN (and other graph models) fill a dok_matrix with the private dict method
+    # `_update`, which scipy >= 1.12 no longer has; its entries now live in `_dict`.
+    if not hasattr(sp.dok_matrix, "_update"):
+        sp.dok_matrix._update = lambda self, entries: self._dict.update(entries)
 
 
 def load_checkpoint(path: str, device) -> dict:
@@ -174,6 +203,13 @@ def read_split(split_dir: Path) -> dict[str, pd.DataFrame]:
     return frames
 
 
+def split_checksum(split_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for part in SPLIT_PARTS:
+        digest.update((split_dir / f"{part}.tsv").read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def split_name(split_dir: Path) -> str:
     meta = split_dir / "split.json"
     if meta.is_file():
@@ -193,7 +229,7 @@ def write_general_atomic(frames: dict[str, pd.DataFrame], folder: Path, name: st
     header = [f"{UID}:token", f"{IID}:token", f"{TIME}:float"]
     for part, df in frames.items():
         write_inter(folder / f"{name}.{part}.inter", header,
-                    zip(df["user"], df["item"], df["timestamp"]))
+                    zip(df["user"], df["item"], df["timestamp"], strict=True))
 
 
 def sequence_rows(frames: dict[str, pd.DataFrame], max_len: int) -> dict[str, list[tuple]]:
@@ -211,7 +247,7 @@ def sequence_rows(frames: dict[str, pd.DataFrame], max_len: int) -> dict[str, li
     for part in ("valid", "test"):
         for user, items, times in _per_user(frames[part]):
             seen = history.setdefault(user, [])
-            for item, ts in zip(items, times):
+            for item, ts in zip(items, times, strict=True):
                 rows[part].append((user, item, ts, seen[-max_len:]))
             # what a later part sees: valid items join the history used for test
             history[user] = seen + list(items)
@@ -292,20 +328,54 @@ def _model_default(model: str, key: str):
 # ----------------------------------------------------------------------------- trainer
 
 
+class TimeBudgetExceeded(Exception):
+    """Raised before an epoch that would start after --time-budget-min."""
+
+
+class _CountingBatches:
+    """Iterates training batches and counts their rows."""
+
+    def __init__(self, batches):
+        self.batches, self.rows = batches, 0
+
+    def __iter__(self):
+        for batch in self.batches:
+            self.rows += len(batch)
+            yield batch
+
+
 class BenchmarkTrainerMixin:
     """Adds epoch timing, a valid curve and optional seen-item masking to a RecBole trainer."""
 
-    def setup_benchmark(self, mask_history: bool) -> None:
+    def setup_benchmark(self, mask_history: bool, max_batches: int | None = None,
+                        time_budget_s: float | None = None) -> None:
         self.mask_history = mask_history
-        self.epoch_seconds: list[float] = []
+        self.max_batches = max_batches
+        self.time_budget_s = time_budget_s
+        self.epoch_seconds: list[float] = []      # wall clock
+        self.epoch_cpu_seconds: list[float] = []  # this process's CPU time (all threads)
+        self.epoch_batches: list[int] = []
+        self.epoch_rows: list[int] = []           # training rows (sequences) actually seen
         self.valid_curve: list[tuple[int, float]] = []
         self._seen = None
+        self._training_started = None
 
     def _train_epoch(self, train_data, epoch_idx, loss_func=None, show_progress=False):
-        start = time.perf_counter()
-        loss = super()._train_epoch(train_data, epoch_idx, loss_func=loss_func,
+        now = time.perf_counter()
+        self._training_started = self._training_started or now
+        if self.time_budget_s is not None and now - self._training_started > self.time_budget_s:
+            raise TimeBudgetExceeded(epoch_idx)
+        batches = len(train_data)
+        if self.max_batches is not None:
+            batches = min(batches, self.max_batches)
+        counted = _CountingBatches(itertools.islice(train_data, batches))
+        start, cpu_start = time.perf_counter(), time.process_time()
+        loss = super()._train_epoch(counted, epoch_idx, loss_func=loss_func,
                                     show_progress=show_progress)
         self.epoch_seconds.append(time.perf_counter() - start)
+        self.epoch_cpu_seconds.append(time.process_time() - cpu_start)
+        self.epoch_batches.append(batches)
+        self.epoch_rows.append(counted.rows)
         return loss
 
     def record_valid(self, epoch_idx: int, valid_score: float) -> None:
@@ -332,13 +402,13 @@ class BenchmarkTrainerMixin:
         return interaction, scores, positive_u, positive_i
 
 
-def make_trainer(config, model, mask_history: bool):
+def make_trainer(config, model, **benchmark_options):
     from recbole.utils import get_trainer
 
     base = get_trainer(config["MODEL_TYPE"], config["model"])
     cls = type(f"Benchmark{base.__name__}", (BenchmarkTrainerMixin, base), {})
     trainer = cls(config, model)
-    trainer.setup_benchmark(mask_history)
+    trainer.setup_benchmark(**benchmark_options)
     return trainer
 
 
@@ -360,100 +430,157 @@ def metrics_at_k(result) -> dict:
     return {f"{name}@{TOPK}": float(result[f"{name}@{TOPK}"]) for name in ("ndcg", "recall", "hit")}
 
 
-def main(argv: list[str] | None = None) -> dict:
-    args = parse_args(argv)
-    overrides = parse_overrides(args.overrides)
-    apply_compat_patches()
-
+def prepare(args: argparse.Namespace, workdir: Path, overrides: dict):
+    """Atomic files + RecBole config, dataset and data loaders for the split."""
     from recbole.config import Config
     from recbole.data import create_dataset, data_preparation
     from recbole.utils import ModelType, get_model, init_logger, init_seed
-    import recbole
 
     split_dir = args.split_dir.resolve()
-    workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="recbole-bench-"))).resolve()
-    out_path = args.out.resolve() if args.out else None
     protocol = split_name(split_dir)
     name = "cinesync_" + "".join(c if c.isalnum() else "_" for c in protocol)
     data_root = workdir / "data"
     (data_root / name).mkdir(parents=True, exist_ok=True)
     os.chdir(workdir)  # RecBole writes log/ and log_tensorboard/ under the working directory
 
-    t0 = time.perf_counter()
     model_type = get_model(args.model).type
     sequential = model_type == ModelType.SEQUENTIAL
-    frames = read_split(split_dir)
-    if sequential:
-        write_sequential_atomic(frames, data_root / name, name, args.max_len)
-    else:
-        write_general_atomic(frames, data_root / name, name)
+    config_dict = build_config_dict(args, model_type, data_root, workdir, overrides)
+    cache = None
+    if args.cache_dataset:
+        key = split_checksum(split_dir) + (f"-len{args.max_len}" if sequential else "")
+        cache = workdir / "saved" / f"{name}-{args.model}-{key}.pth"
+        config_dict.update({"save_dataset": not cache.exists(), "dataset_save_path": str(cache)})
 
-    config = Config(model=args.model, dataset=name,
-                    config_dict=build_config_dict(args, model_type, data_root, workdir, overrides))
+    frames = read_split(split_dir)
+    if cache is None or not cache.exists():
+        if sequential:
+            write_sequential_atomic(frames, data_root / name, name, args.max_len)
+        else:
+            write_general_atomic(frames, data_root / name, name)
+
+    config = Config(model=args.model, dataset=name, config_dict=config_dict)
     init_seed(config["seed"], config["reproducibility"])
     init_logger(config)
     torch.set_num_threads(args.threads)
 
     dataset = create_dataset(config)
+    if cache is not None and config["save_dataset"]:
+        # RecBole saves under checkpoint_dir/<dataset>-<class>.pth; keep it under our key
+        saved = Path(config["checkpoint_dir"]) / f"{name}-{type(dataset).__name__}.pth"
+        if saved.exists():
+            saved.replace(cache)
     train_data, valid_data, test_data = data_preparation(config, dataset)
     mask_history = sequential and not args.no_history_mask
     if mask_history:  # RecBole masks these itself for general models
         valid_data.seen_items = seen_matrix(dataset, [frames["train"]])
         test_data.seen_items = seen_matrix(dataset, [frames["train"], frames["valid"]])
-    data_seconds = time.perf_counter() - t0
+    return protocol, model_type, config, dataset, (train_data, valid_data, test_data), mask_history
 
+
+def train_and_test(args, config, loaders, mask_history: bool):
+    """RecBole's fit (early stopping on valid NDCG@10), then test with the best checkpoint."""
+    from recbole.utils import get_model, init_seed
+
+    train_data, valid_data, test_data = loaders
     init_seed(config["seed"], config["reproducibility"])
     model = get_model(config["model"])(config, train_data._dataset).to(config["device"])
-    trainer = make_trainer(config, model, mask_history)
-    t1 = time.perf_counter()
-    trainer.fit(train_data, valid_data, verbose=True, saved=True, show_progress=False,
-                callback_fn=trainer.record_valid)
-    fit_seconds = time.perf_counter() - t1
-    test_result = trainer.evaluate(test_data, load_best_model=True)
+    budget = args.time_budget_min * 60 if args.time_budget_min is not None else None
+    trainer = make_trainer(config, model, mask_history=mask_history,
+                           max_batches=args.max_batches, time_budget_s=budget)
+    cut_by_budget = False
+    try:
+        trainer.fit(train_data, valid_data, verbose=True, saved=True, show_progress=False,
+                    callback_fn=trainer.record_valid)
+    except TimeBudgetExceeded:
+        cut_by_budget = True
+    test_result = trainer.evaluate(test_data, load_best_model=True) if trainer.valid_curve else None
+    return trainer, test_result, cut_by_budget
 
+
+def summarize(args, protocol, model_type, config, dataset, loaders, mask_history,
+              trainer, test_result, cut_by_budget, seconds) -> dict:
+    import recbole
+    from recbole.utils import ModelType
+
+    sequential = model_type == ModelType.SEQUENTIAL
+    train_data = loaders[0]
     train_rows = len(train_data._dataset)
+    full_batches = len(train_data)
     epochs_run = len(trainer.epoch_seconds)
     curve = trainer.valid_curve
     best_epoch = max(curve, key=lambda e: e[1])[0] if curve else None  # first maximum, 1-based
-    stopped_early = epochs_run < trainer.epochs
-    sec_per_epoch = float(np.mean(trainer.epoch_seconds)) if trainer.epoch_seconds else None
-    summary = {
+    stopped_early = epochs_run < trainer.epochs and not cut_by_budget
+    # per full epoch; with --max-batches extrapolated from the rows actually trained on
+    scale = [train_rows / rows for rows in trainer.epoch_rows]
+    per_epoch = [s * f for s, f in zip(trainer.epoch_seconds, scale, strict=True)]
+    per_epoch_cpu = [s * f for s, f in zip(trainer.epoch_cpu_seconds, scale, strict=True)]
+    sec_per_epoch = float(np.mean(per_epoch)) if per_epoch else None
+    cut_by_cap = (model_type != ModelType.TRADITIONAL and not stopped_early and not cut_by_budget
+                  and bool(curve)
+                  and curve[-1][0] - best_epoch < args.stopping_step * args.eval_every)
+    return {
         "library": "RecBole",
         "recbole_version": recbole.__version__,
         "torch_version": torch.__version__,
         "model": args.model,
         "model_type": model_type.name.lower(),
         "protocol": protocol,
-        "split_dir": str(split_dir),
+        "split_dir": str(args.split_dir.resolve()),
         "valid": metrics_at_k(trainer.best_valid_result),
         "test": metrics_at_k(test_result),
         "epochs_run": epochs_run,
         "epoch_cap": trainer.epochs,
         "best_epoch": best_epoch,
         "stopped_early": stopped_early,
-        # still improving within the last `stopping_step` evaluations when the cap was reached
-        "cut_off_by_epoch_cap": (model_type != ModelType.TRADITIONAL and not stopped_early
-                                 and bool(curve)
-                                 and curve[-1][0] - best_epoch < args.stopping_step * args.eval_every),
+        # the cap was reached while valid NDCG@10 had improved within the last stopping_step evals
+        "cut_off_by_epoch_cap": cut_by_cap,
+        "cut_off_by_time_budget": cut_by_budget,
+        "partial_epochs": args.max_batches is not None and args.max_batches < full_batches,
+        "batches_per_epoch": full_batches,
+        "batches_timed_per_epoch": trainer.epoch_batches,
+        "rows_timed_per_epoch": trainer.epoch_rows,
         "seconds_per_epoch": sec_per_epoch,
+        "cpu_seconds_per_epoch": float(np.mean(per_epoch_cpu)) if per_epoch_cpu else None,
         "epoch_seconds": [round(s, 3) for s in trainer.epoch_seconds],
+        "epoch_cpu_seconds": [round(s, 3) for s in trainer.epoch_cpu_seconds],
         "train_sequences": train_rows,
         "train_sequences_per_second": train_rows / sec_per_epoch if sec_per_epoch else None,
         "torch_threads": torch.get_num_threads(),
+        "load_average_1min_at_end": round(os.getloadavg()[0], 2),
         "history_mask": mask_history,
         "valid_curve_ndcg@10": curve,
-        "data_seconds": round(data_seconds, 2),
-        "fit_seconds": round(fit_seconds, 2),
+        **{k: round(v, 2) for k, v in seconds.items()},
         "n_users": dataset.user_num - 1,
         "n_items": dataset.item_num - 1,
+        "max_item_list_length": config["MAX_ITEM_LIST_LENGTH"] if sequential else None,
         "config": {k: _jsonable(config[k]) for k in (
             "hidden_size", "embedding_size", "n_layers", "n_heads", "inner_size",
             "loss_type", "train_neg_sample_args", "train_batch_size", "learning_rate",
             "stopping_step", "eval_step", "seed", "reg_weight", "dropout_prob",
             "hidden_dropout_prob", "attn_dropout_prob") if config[k] is not None},
-        "max_item_list_length": config["MAX_ITEM_LIST_LENGTH"] if sequential else None,
-        "workdir": str(workdir),
+        "workdir": str(Path.cwd()),
     }
+
+
+def main(argv: list[str] | None = None) -> dict | None:
+    args = parse_args(argv)
+    overrides = parse_overrides(args.overrides)
+    apply_compat_patches()
+    workdir = (args.workdir or Path(tempfile.mkdtemp(prefix="recbole-bench-"))).resolve()
+    out_path = args.out.resolve() if args.out else None
+
+    t0 = time.perf_counter()
+    protocol, model_type, config, dataset, loaders, mask_history = prepare(args, workdir, overrides)
+    data_seconds = time.perf_counter() - t0
+    if args.prepare_only:
+        print(f"prepared {protocol} for {args.model} in {data_seconds:.1f}s under {workdir}")
+        return None
+    t1 = time.perf_counter()
+    trainer, test_result, cut_by_budget = train_and_test(args, config, loaders, mask_history)
+    seconds = {"data_seconds": data_seconds, "fit_seconds": time.perf_counter() - t1}
+    summary = summarize(args, protocol, model_type, config, dataset, loaders, mask_history,
+                        trainer, test_result, cut_by_budget, seconds)
     text = json.dumps(summary, indent=2)
     print(text)
     if out_path:

@@ -148,6 +148,9 @@ def evaluate(
                     "validation split (never test) before scoring test.")] = True,
     sets: Annotated[list[str] | None, typer.Option("--set", help="Fix a hyper-parameter: MODEL.PARAM=VALUE "
                     "(repeatable; fixed params are not tuned).")] = None,
+    no_tune_models: Annotated[str | None, typer.Option("--no-tune-models", help="Comma-separated models kept at "
+                              "their default configuration (no validation search), e.g. to bound the run "
+                              "time of the slow neural models.")] = None,
     json_out: Annotated[str | None, typer.Option("--json", help="Write results JSON here.")] = None,
     csv_out: Annotated[str | None, typer.Option("--csv", help="Write a CSV row per model here.")] = None,
     report: Annotated[str | None, typer.Option("--report", help="Write report.md/report.html/leaderboard.png "
@@ -190,8 +193,12 @@ def evaluate(
         ds_name, proto = data.name, protocol
     if save_split:
         write_split(split, save_split)
+    untuned = [m.strip().lower() for m in (no_tune_models or "").split(",") if m.strip()]
+    unknown = sorted(set(untuned) - set(names))
+    if unknown:
+        raise typer.BadParameter(f"--no-tune-models: {', '.join(unknown)} not in --models ({', '.join(names)})")
     cfg = ExperimentConfig(dataset=ds_name, protocol=proto, models=names, ks=ks, seed=seed, tune=tune,
-                           configs=configs, batch_size=batch_size, beyond=not no_beyond,
+                           untuned=untuned, configs=configs, batch_size=batch_size, beyond=not no_beyond,
                            sampled_negatives=sampled, device=_parse_device(device),
                            fit_extra=_fit_extra(tracker, train_log))
     doc = run_experiment(split, cfg)

@@ -89,6 +89,9 @@ def test_cli_evaluate_on_split_dir(split, tmp_path):
     (["--set", "pop.half_life_days"], "MODEL.PARAM=VALUE"),
     (["--set", "ease.l2=1", "--models", "pop"], "not in --models"),
     (["--protocol", "nope", "--models", "pop"], "unknown protocol"),
+    (["--models", "pop", "--device", "tpu"], "--device"),
+    (["--models", "pop", "--tracker", "tensorboard"], "--tracker"),
+    (["--models", "pop", "--no-tune-models", "ease"], "not in --models"),
 ])
 def test_cli_bad_input(args, message):
     from cinesync.cli import main
@@ -98,6 +101,29 @@ def test_cli_bad_input(args, message):
     assert r.exit_code != 0
     assert message.lower() in text.lower()
     assert main  # entry point exists
+
+
+def test_cli_untuned_model_keeps_its_defaults(split, tmp_path):
+    write_split(split, tmp_path / "split")
+    out = tmp_path / "r.json"
+    r = CliRunner().invoke(app, ["evaluate", "--split", str(tmp_path / "split"), "--models", "itemknn,ease",
+                                 "--no-tune-models", "itemknn", "--k", "10", "--no-beyond", "--json", str(out)])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(out.read_text())
+    assert doc["tuning"]["itemknn"] == [] and len(doc["tuning"]["ease"]) > 1
+    assert doc["config"]["untuned"] == ["itemknn"]
+
+
+@pytest.mark.slow
+def test_bench_train_command(tmp_path):
+    """A two-epoch SASRec on the bundled data: the table's figures and the plot are written."""
+    r = CliRunner().invoke(app, ["bench-train", "--model", "sasrec", "--set", "epochs=2", "--set", "max_len=20",
+                                 "--set", "eval_every=1", "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    row = json.loads((tmp_path / "train_speed.json").read_text())
+    assert row["epochs_run"] == 2 and row["sequences_per_epoch"] > 610 and row["targets_per_epoch"] > 90_000
+    assert row["sequences_per_s"] > 0 and row["time_to_best_s"] > 0 and 0 <= row["valid_ndcg@10"] <= 1
+    assert (tmp_path / "train_curve.png").stat().st_size > 1000
 
 
 @pytest.mark.slow
@@ -118,5 +144,7 @@ def test_model_sets():
 
     classical = _parse_models("classical")
     assert "ease" in classical and "pop" in classical and "sasrec" not in classical
-    assert set(_parse_models("all")) == set(classical) | {"sasrec"}
+    neural = {"sasrec", "bert4rec", "twotower", "multvae", "lightgcn", "ncf"}
+    assert set(_parse_models("neural")) == neural
+    assert set(_parse_models("all")) == set(classical) | neural
     assert _parse_models("EASE, pop") == ["ease", "pop"]

@@ -47,14 +47,19 @@ class TestMultDAE(RecommenderContract):
 def test_loss_known_value() -> None:
     """Uniform logits over 4 items, 2 items seen: NLL = 2 log 4; KL of N(mu, 1) = |mu|^2 / 2."""
     logits = torch.zeros(1, 4)
-    x = torch.tensor([[1.0, 1.0, 0.0, 0.0]])
+    rows, items = torch.tensor([0, 0]), torch.tensor([0, 1])
     mu, logvar = torch.tensor([[1.0, 1.0]]), torch.zeros(1, 2)
-    assert float(multvae_loss(logits, x, mu, logvar, 0.0)) == pytest.approx(2 * math.log(4))
-    assert float(multvae_loss(logits, x, mu, logvar, 0.5)) == pytest.approx(2 * math.log(4) + 0.5 * 1.0)
-    assert float(multvae_loss(logits, x, mu, None, 0.5)) == pytest.approx(2 * math.log(4))
+    nll = 2 * math.log(4)
+    assert float(multvae_loss(logits, rows, items, mu, logvar, 0.0)) == pytest.approx(nll)
+    assert float(multvae_loss(logits, rows, items, mu, logvar, 0.5)) == pytest.approx(nll + 0.5 * 1.0)
+    assert float(multvae_loss(logits, rows, items, mu, None, 0.5)) == pytest.approx(nll)
     # KL of N(0, e^1) in one dimension: (e - 1 - 1) / 2
-    kl = float(multvae_loss(logits, x, torch.zeros(1, 1), torch.ones(1, 1), 1.0)) - 2 * math.log(4)
+    kl = float(multvae_loss(logits, rows, items, torch.zeros(1, 1), torch.ones(1, 1), 1.0)) - nll
     assert kl == pytest.approx((math.e - 2) / 2, rel=1e-5)
+    # mean over users: a second user with one item under logits favouring it
+    logits2 = torch.tensor([[0.0, 0.0, 0.0, 0.0], [math.log(3.0), 0.0, 0.0, 0.0]])
+    got = multvae_loss(logits2, torch.tensor([0, 0, 1]), torch.tensor([0, 1, 0]), None, None, 0.0)
+    assert float(got) == pytest.approx((nll - math.log(0.5)) / 2)
 
 
 @pytest.fixture(scope="module")
@@ -75,24 +80,27 @@ def test_default_anneal_spans_the_run() -> None:
     assert model.beta(7) == pytest.approx(model.config.beta_max / 3)
 
 
-def test_empty_history_is_decoded_zero_input(annealed: MultVAE) -> None:
-    mod = annealed.module_.eval()
+def dense_reference(mod: torch.nn.Module, x: torch.Tensor) -> np.ndarray:
+    """The paper's dense formula: decoder(mu) of encoder(x / ||x||) with W_in = ``item_in.weight``."""
     with torch.no_grad():
-        want = mod.decoder(mod.encode(torch.zeros(1, annealed.n_items_))[0]).numpy()
+        x = x / x.norm(dim=1, keepdim=True).clamp(min=1e-12)
+        h = mod.encoder(x @ mod.item_in.weight + mod.in_bias)
+        return mod.decoder(h[:, : mod.latent]).numpy()
+
+
+def test_empty_history_is_decoded_zero_input(annealed: MultVAE) -> None:
+    want = dense_reference(annealed.module_.eval(), torch.zeros(1, annealed.n_items_))
     got = annealed.score(HistoryBatch.empty(2))
     np.testing.assert_allclose(got, np.repeat(want, 2, axis=0), rtol=1e-5, atol=1e-6)
 
 
 def test_scores_are_decoded_mu(annealed: MultVAE) -> None:
-    """score() = decoder(mu) of the L2-normalised history (no sampling, no dropout)."""
-    batch = HistoryBatch.from_lists([[0, 3, 7], [5]])
+    """score() = decoder(mu) of the L2-normalised history (no sampling, no dropout); repeats count once."""
+    batch = HistoryBatch.from_lists([[0, 3, 7, 3], [5]])
     x = torch.zeros(2, annealed.n_items_)
     x[0, [0, 3, 7]] = 1.0
     x[1, 5] = 1.0
-    mod = annealed.module_.eval()
-    with torch.no_grad():
-        h = mod.encoder(x / x.norm(dim=1, keepdim=True))
-        want = mod.decoder(h[:, :16]).numpy()
+    want = dense_reference(annealed.module_.eval(), x)
     np.testing.assert_allclose(annealed.score(batch), want, rtol=1e-5, atol=1e-6)
 
 
@@ -100,9 +108,10 @@ def test_scores_are_decoded_mu(annealed: MultVAE) -> None:
 def test_shapes_and_dae_has_no_logvar(variational: bool) -> None:
     train, _ = planted_split()
     mod = create("multvae", {**FAST, "epochs": 1, "variational": variational}).fit(train).module_
-    assert mod.encoder[-1].out_features == (32 if variational else 16)
+    assert mod.item_in.weight.shape == (train.n_items, 32)
+    assert mod.encoder[-1][-1].out_features == (32 if variational else 16)
     assert mod.decoder[-1].out_features == train.n_items
-    mu, logvar = mod.encode(torch.ones(3, train.n_items))
+    mu, logvar = mod.encode(torch.tensor([0, 1, 2, 5]), torch.tensor([3, 0, 1]))
     assert mu.shape == (3, 16)
     assert (logvar is None) == (not variational)
 

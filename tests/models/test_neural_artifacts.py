@@ -11,12 +11,22 @@ import pytest
 
 from cinesync.models import FitContext, create
 
+from . import test_bert4rec, test_lightgcn, test_multvae, test_ncf, test_twotower
 from .contract import planted_split
 
 #: tiny configs (a few epochs on the planted data); every neural model in the zoo is listed
 TINY: dict[str, dict] = {
     "sasrec": {"epochs": 2, "hidden": 16, "max_len": 10, "layers": 1, "batch_size": 32, "patience": None},
+    **{c.name: {**c.config, "epochs": 2} for c in (test_bert4rec.TestBERT4Rec, test_lightgcn.TestLightGCN,
+                                                   test_multvae.TestMultVAE, test_ncf.TestNeuMF,
+                                                   test_twotower.TestTwoTower)},
 }
+
+
+def test_every_neural_model_is_covered() -> None:
+    from cinesync.cli import _parse_models
+
+    assert set(TINY) == set(_parse_models("neural"))
 
 LOADER = textwrap.dedent("""
     import sys

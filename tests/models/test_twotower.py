@@ -56,6 +56,14 @@ def test_in_batch_duplicate_of_positive_is_masked() -> None:
     assert float(loss) == pytest.approx(LOG1P_E / 2, abs=1e-6)
 
 
+def test_targets_share_their_row_query() -> None:
+    """Two targets of one row (query [1, 0]): items 0 and 1 score 1 and 0 for that query."""
+    u = torch.tensor([[1.0, 0.0]])
+    row = torch.tensor([0, 0])
+    loss = sampled_softmax_loss(u, EYE2, torch.tensor([0, 1]), 1.0, row=row)
+    assert float(loss) == pytest.approx((LOG1P_E + math.log1p(math.exp(1.0))) / 2, abs=1e-6)
+
+
 def test_log_q_correction_known_value() -> None:
     log_count = torch.tensor([math.log(2.0), 0.0])  # item 0 is expected twice per batch
     loss = sampled_softmax_loss(EYE2, EYE2, torch.tensor([0, 1]), 1.0, log_count=log_count)
@@ -121,13 +129,36 @@ def test_context_features_not_built_yet(fitted: Recommender) -> None:
         module.users(seq, seq >= 0, module.item_base(), context=torch.zeros(1, 4))
 
 
-@pytest.mark.parametrize(("pairs", "expected"), [("holdout", 200 * 19), ("next", 200 * 18)])
-def test_every_window_item_is_a_target_once_per_epoch(pairs: str, expected: int) -> None:
+def _targets(pairs: str, folds: int) -> tuple[np.ndarray, list[int]]:
+    """(users, 19) count of how often each training item is a target in one epoch (the window has
+    20 slots, the first is padding), and the number of targets of every row."""
     train, _ = planted_split()
-    model = create("twotower", {**TINY, "pairs": pairs})
+    model = create("twotower", {**TINY, "pairs": pairs, "folds": folds})
     batches = model._batches(train, torch.device("cpu"))(np.random.default_rng(0))
-    assert sum(len(b.rows) for b in batches) == expected
     assert max(len(b.rows) for b in batches) == 64
+    count, per_row = np.zeros(tuple(batches[0].epoch.seq.shape), int), []
+    for b in batches:
+        hidden = (b.epoch.part[b.rows] == b.part[:, None]).numpy()
+        np.add.at(count, b.rows.numpy(), hidden)
+        per_row += hidden.sum(axis=1).tolist()
+    assert (count[:, 0] == 0).all()
+    return count[:, 1:], per_row
+
+
+def test_holdout_folds_cover_every_window_item_once() -> None:
+    count, per_row = _targets("holdout", 5)
+    assert (count == 1).all()  # 200 users x 19 training items, each held out exactly once
+    assert sorted(set(per_row)) == [3, 4]  # balanced folds of 19 items
+    count, per_row = _targets("holdout", 20)  # folds >= window: one held-out item per row
+    assert (count == 1).all() and set(per_row) == {1}
+
+
+def test_next_chunks_predict_later_items_only() -> None:
+    count, per_row = _targets("next", 20)  # one chunk per item: prefix -> next item pairs
+    assert set(per_row) == {1}
+    np.testing.assert_array_equal(count, np.tile((np.arange(19) > 0).astype(int), (200, 1)))
+    count, _ = _targets("next", 5)
+    assert count.max() == 1 and (count[:, 0] == 0).all() and 200 * 12 < count.sum() < 200 * 18
 
 
 def test_text_vectors_saved_with_the_model(tmp_path) -> None:

@@ -36,6 +36,8 @@ class ExperimentConfig:
     ks: list[int] = field(default_factory=lambda: [10, 20])
     seed: int = 0
     tune: bool = True
+    #: models kept at their (validated) default configuration even when ``tune`` is on
+    untuned: list[str] = field(default_factory=list)
     configs: dict[str, dict[str, Any]] = field(default_factory=dict)
     batch_size: int = 2048
     beyond: bool = True
@@ -66,9 +68,10 @@ def run_experiment(split: Any, cfg: ExperimentConfig, progress: bool = True) -> 
     results: dict[str, ModelResult] = {}
     for name in cfg.models:
         t0 = time.perf_counter()
-        log.info("model %s: %s", name, "tuning on validation" if cfg.tune else "fixed config")
+        tuned = cfg.tune and name not in cfg.untuned
+        log.info("model %s: %s", name, "tuning on validation" if tuned else "fixed config")
         results[name] = evaluate(
-            name, split, cfg.ks, cfg.configs.get(name), cfg.tune, cfg.seed, cfg.batch_size,
+            name, split, cfg.ks, cfg.configs.get(name), tuned, cfg.seed, cfg.batch_size,
             cfg.beyond, popular_top, progress, cfg.sampled_negatives, cfg.device, cfg.fit_extra,
         )
         m = results[name].means()
@@ -97,6 +100,7 @@ def build_document(split: Any, cfg: ExperimentConfig, results: dict[str, ModelRe
         "config": {
             "dataset": cfg.dataset, "protocol": cfg.protocol, "split": split.name, "split_params": split.params,
             "models": cfg.models, "k": cfg.ks, "seed": cfg.seed, "tuned_on": "valid" if cfg.tune else None,
+            "untuned": cfg.untuned,
             "device": cfg.device,
             "model_configs": {n: r.config for n, r in results.items()},
         },

@@ -2,7 +2,7 @@
 
 from cinesync.models import als, biasedmf, ease, itemknn, popular, rp3beta, userknn  # noqa: F401
 from cinesync.models.base import FitContext, ModelConfig, Recommender, ValidationData
-from cinesync.models.neural import sasrec  # noqa: F401
+from cinesync.models.neural import bert4rec, lightgcn, multvae, ncf, sasrec, twotower  # noqa: F401
 from cinesync.models.registry import available, create, model_class, register
 
 __all__ = ["FitContext", "ModelConfig", "Recommender", "ValidationData", "available", "create",

@@ -73,7 +73,6 @@ class MultVAEConfig(NeuralConfig):
 def module_class() -> type:
     """``MultVAEModule`` (built on first use so that importing the registry does not import torch)."""
     import torch
-    import torch.nn.functional as F  # noqa: N812
     from torch import nn
 
     def mlp(sizes: list[int]) -> nn.Sequential:
@@ -86,31 +85,45 @@ def module_class() -> type:
         return nn.Sequential(*layers)
 
     class MultVAEModule(nn.Module):
-        """(B, n_items) binary histories -> (B, n_items) logits, plus (mu, logvar) of q(z|x)."""
+        """Histories as (items (nnz,), lengths (B,)) -> (B, n_items) logits, plus (mu, logvar) of q(z|x).
+
+        The first encoder layer is the linear map x -> x @ W_in + b_in of the (B, n_items) history
+        matrix, computed sparsely: ``item_in`` (n_items, d1) is W_in, summed over each row's items
+        with weight 1/sqrt(len) (the L2 normalisation of a binary row) after dropout.
+        """
 
         def __init__(self, n_items: int, cfg: MultVAEConfig) -> None:
             super().__init__()
             self.n_items, self.latent, self.variational = n_items, cfg.latent, cfg.variational
-            out = 2 * cfg.latent if cfg.variational else cfg.latent
-            self.encoder = mlp([n_items, *cfg.hidden, out])
+            sizes = [n_items, *cfg.hidden, 2 * cfg.latent if cfg.variational else cfg.latent]
+            self.item_in = nn.EmbeddingBag(n_items, sizes[1], mode="sum")
+            self.in_bias = nn.Parameter(torch.empty(sizes[1]))
+            self.encoder = nn.Sequential(nn.Tanh(), mlp(sizes[1:])) if len(sizes) > 2 else nn.Identity()
             self.decoder = mlp([cfg.latent, *reversed(cfg.hidden), n_items])
             self.drop = nn.Dropout(cfg.dropout)
             # training steps taken so far (drives the KL annealing; saved so a resumed run continues)
             self.register_buffer("steps", torch.zeros((), dtype=torch.int64))
-            for m in self.modules():  # the paper's init: Xavier weights, N(0, 0.001) biases
+            # the paper's init: Xavier weights, N(0, 0.001) biases
+            nn.init.xavier_uniform_(self.item_in.weight)
+            nn.init.normal_(self.in_bias, std=1e-3)
+            for m in self.modules():
                 if isinstance(m, nn.Linear):
                     nn.init.xavier_uniform_(m.weight)
                     nn.init.normal_(m.bias, std=1e-3)
 
-        def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-            """(B, n_items) -> mu (B, latent), logvar (B, latent) or None for the DAE."""
-            h = self.encoder(self.drop(F.normalize(x, dim=-1)))
+        def encode(self, items: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+            """Distinct items per row, flat (nnz,), with (B,) row lengths -> mu (B, latent), logvar or None."""
+            weight = torch.repeat_interleave(lengths.clamp(min=1).to(self.in_bias.dtype).rsqrt(), lengths)
+            offsets = torch.cumsum(lengths, 0) - lengths
+            h = self.item_in(items, offsets, per_sample_weights=self.drop(weight)) + self.in_bias
+            h = self.encoder(h)
             if not self.variational:
                 return h, None
             return h[:, : self.latent], h[:, self.latent:]
 
-        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-            mu, logvar = self.encode(x)
+        def forward(self, items: torch.Tensor, lengths: torch.Tensor
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+            mu, logvar = self.encode(items, lengths)
             z = mu
             if self.training and logvar is not None:
                 z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
@@ -119,24 +132,34 @@ def module_class() -> type:
     return MultVAEModule
 
 
-def multvae_loss(logits: Any, x: Any, mu: Any, logvar: Any, beta: float) -> Any:
-    """Mean over users of -sum_i x_i log softmax(logits)_i + beta KL(N(mu, exp(logvar)) || N(0, I)).
+def multvae_loss(logits: Any, rows: Any, items: Any, mu: Any, logvar: Any, beta: float) -> Any:
+    """Mean over the B users of -sum_{i in x_u} log softmax(logits_u)_i + beta KL(N(mu, exp(logvar)) || N(0, I)).
 
-    logits, x: (B, n_items); mu, logvar: (B, latent) (logvar None = no KL term).
+    logits: (B, n_items); rows, items: (nnz,) the (user row, item) pairs of the binary histories x;
+    mu, logvar: (B, latent) (logvar None = no KL term).
     """
     import torch
 
-    nll = -(torch.log_softmax(logits.float(), dim=-1) * x).sum(-1).mean()
+    n = len(logits)
+    nll = -torch.log_softmax(logits.float(), dim=-1)[rows, items].sum() / n
     if logvar is None or beta == 0.0:
         return nll
     mu, logvar = mu.float(), logvar.float()
-    kl = 0.5 * (torch.exp(logvar) + mu.pow(2) - 1.0 - logvar).sum(-1).mean()
+    kl = 0.5 * (torch.exp(logvar) + mu.pow(2) - 1.0 - logvar).sum() / n
     return nll + beta * kl
 
 
-class _DenseRows(Sequence):
-    """One epoch's batches, built lazily: batch j = dense (B, n_items) float32 rows of ``csr``
-    for the j-th slice of ``order``, on ``device`` (so memory holds one batch, not the matrix)."""
+def csr_rows(csr: sp.csr_matrix, device: Any) -> tuple[Any, Any]:
+    """(items (nnz,) int64, lengths (B,) int64) tensors of a binary CSR batch, on ``device``."""
+    import torch
+
+    items = torch.from_numpy(csr.indices.astype(np.int64))
+    lengths = torch.from_numpy(np.diff(csr.indptr).astype(np.int64))
+    return items.to(device), lengths.to(device)
+
+
+class _RowBatches(Sequence):
+    """One epoch's batches, built lazily: batch j = ``csr_rows`` of the rows ``order[j*size:(j+1)*size]``."""
 
     def __init__(self, csr: sp.csr_matrix, order: np.ndarray, size: int, device: Any) -> None:
         self.csr, self.order, self.size, self.device = csr, order, size, device
@@ -144,13 +167,10 @@ class _DenseRows(Sequence):
     def __len__(self) -> int:
         return -(-len(self.order) // self.size)
 
-    def __getitem__(self, j: int) -> Any:  # type: ignore[override]
-        import torch
-
+    def __getitem__(self, j: int) -> tuple[Any, Any]:  # type: ignore[override]
         if not 0 <= j < len(self):
             raise IndexError(j)
-        rows = self.order[j * self.size:(j + 1) * self.size]
-        return torch.from_numpy(self.csr[rows].toarray()).to(self.device)
+        return csr_rows(self.csr[self.order[j * self.size:(j + 1) * self.size]], self.device)
 
 
 @register
@@ -173,7 +193,7 @@ class MultVAE(TorchRecommender):
 
     def _batches(self, train: Interactions, device: torch.device) -> Callable[[np.random.Generator], Sequence]:
         cfg = self.config
-        csr = train.csr().astype(np.float32)
+        csr = train.csr()  # binary, one entry per distinct (user, item)
         users = np.flatnonzero(np.diff(csr.indptr) > 0)  # users with a history
         n_batches = -(-len(users) // cfg.batch_size)
         self._anneal_total = cfg.anneal_steps or max(1, cfg.epochs * n_batches)
@@ -182,7 +202,7 @@ class MultVAE(TorchRecommender):
                  "" if cfg.variational else " (DAE: no KL)")
 
         def batches(rng: np.random.Generator) -> Sequence:
-            return _DenseRows(csr, users[rng.permutation(len(users))], cfg.batch_size, device)
+            return _RowBatches(csr, users[rng.permutation(len(users))], cfg.batch_size, device)
 
         return batches
 
@@ -190,22 +210,23 @@ class MultVAE(TorchRecommender):
         """KL weight after ``step`` training steps: linear 0 -> beta_max over the anneal steps."""
         return self.config.beta_max * min(1.0, step / self._anneal_total)
 
-    def _loss(self, module: nn.Module, batch: torch.Tensor) -> torch.Tensor:
-        logits, mu, logvar = module(batch)
+    def _loss(self, module: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        import torch
+
+        items, lengths = batch
+        logits, mu, logvar = module(items, lengths)
+        rows = torch.repeat_interleave(torch.arange(len(lengths), device=lengths.device), lengths)
         beta = self.beta(int(module.steps))
         if module.training:
             module.steps += 1
-        return multvae_loss(logits, batch, mu, logvar, beta)
+        return multvae_loss(logits, rows, items, mu, logvar, beta)
 
     def _score_with(self, module: nn.Module, batch: HistoryBatch) -> np.ndarray:
         """(n, n_items) float32 logits decoded from mu, in user chunks."""
-        import torch
-
         dev = module_device(module)
-        csr = batch.to_csr(module.n_items)
+        csr = batch.to_csr(module.n_items)  # distinct items per row
         out = np.empty((len(batch), module.n_items), np.float32)
         for s in range(0, len(batch), SCORE_CHUNK):
-            x = torch.from_numpy(csr[s:s + SCORE_CHUNK].toarray()).to(dev)
-            mu, _ = module.encode(x)
+            mu, _ = module.encode(*csr_rows(csr[s:s + SCORE_CHUNK], dev))
             out[s:s + SCORE_CHUNK] = module.decoder(mu).float().cpu().numpy()
         return out

@@ -40,31 +40,32 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: rejection-sampling rounds for negatives that hit a positive (the rest stay, a negligible few)
-RESAMPLE_ROUNDS = 5
-
 
 class NCFConfig(NeuralConfig):
     """Architecture, sampling and scoring; the optimiser settings come from ``NeuralConfig``.
 
-    factors: predictive factors (GMF width = last MLP layer width). mlp_layers: hidden layers of
-    the tower. alpha: history normalisation exponent (0 = sum, 1 = mean). negatives: sampled
-    unobserved items per positive. score_pairs: (user, item) pairs pushed through the MLP at once
-    when scoring (bounds memory: about score_pairs * factors * 2^(L-1) floats).
+    factors: predictive factors (GMF width = width of the last MLP layer). mlp_layers: hidden
+    layers of the tower. dropout: before each tower layer. alpha: history normalisation exponent
+    (0 = sum, 0.5 = FISM's default, 1 = mean). negatives: sampled unobserved items per positive.
+    init_std: normal init of both embedding tables (the paper's 0.01). user_group: training pairs
+    of one user kept together in a batch (see ``grouped_order``; 1 = a plain shuffle, where each
+    pair re-sums its user's whole history). score_pairs: (user, item) pairs pushed through the
+    tower at once when scoring (memory: about 3 * score_pairs * factors * 2^(L-1) floats).
     """
 
     arch: Literal["neumf", "gmf", "mlp"] = "neumf"
-    factors: int = pydantic.Field(32, ge=1)
+    factors: int = pydantic.Field(16, ge=1)
     mlp_layers: int = pydantic.Field(3, ge=1)
     dropout: float = pydantic.Field(0.0, ge=0.0, lt=1.0)
     alpha: float = pydantic.Field(0.5, ge=0.0, le=1.0)
     negatives: int = pydantic.Field(4, ge=1)
     init_std: float = pydantic.Field(0.01, gt=0.0)
-    score_pairs: int = pydantic.Field(1_000_000, ge=1)
-    epochs: int = pydantic.Field(30, ge=1)
+    user_group: int = pydantic.Field(32, ge=1)
+    score_pairs: int = pydantic.Field(65_536, ge=1)
+    epochs: int = pydantic.Field(25, ge=1)
     batch_size: int = pydantic.Field(1024, ge=1)
-    lr: float = pydantic.Field(1e-3, gt=0.0)
-    patience: int | None = pydantic.Field(3, ge=1)
+    lr: float = pydantic.Field(3e-3, gt=0.0)
+    patience: int | None = pydantic.Field(4, ge=1)
 
     @property
     def gmf_dim(self) -> int:
@@ -151,7 +152,7 @@ class NCF(TorchRecommender):
 
     name = "ncf"
     config_class = NCFConfig
-    tune_grid: ClassVar[dict[str, list]] = {"factors": [16, 64], "lr": [1e-3, 3e-3], "weight_decay": [0.0, 0.1]}
+    tune_grid: ClassVar[dict[str, list]] = {"factors": [8, 16, 32], "lr": [1e-3, 3e-3]}
 
     def _dims(self, train: Interactions) -> dict[str, int]:
         return {"n_items": train.n_items}
@@ -166,19 +167,18 @@ class NCF(TorchRecommender):
         csr = train.csr()  # binary, de-duplicated, sorted indices
         pos_user = np.repeat(np.arange(csr.shape[0]), np.diff(csr.indptr)).astype(np.int64)
         pos_item = csr.indices.astype(np.int64)
-        keys = pos_user * n_items + pos_item  # sorted (row-major CSR with sorted indices)
         indptr = torch.from_numpy(csr.indptr.astype(np.int64)).to(device)
         hist = torch.from_numpy(pos_item).to(device)
         log.info("ncf: %d positives x (1 + %d negatives), %d items, arch %s",
-                 len(keys), cfg.negatives, n_items, cfg.arch)
+                 len(pos_item), cfg.negatives, n_items, cfg.arch)
 
         def batches(rng: np.random.Generator) -> list[tuple[torch.Tensor, ...]]:
             neg_user = np.repeat(pos_user, cfg.negatives)
-            neg_item = sample_negatives(neg_user, keys, n_items, rng)
+            neg_item = sample_negatives(neg_user, csr.indptr, pos_item, n_items, rng)
             user = np.concatenate([pos_user, neg_user])
             item = np.concatenate([pos_item, neg_item])
             label = np.concatenate([np.ones(len(pos_user), np.float32), np.zeros(len(neg_user), np.float32)])
-            order = rng.permutation(len(user))
+            order = grouped_order(user, cfg.user_group, rng)
             u, i, y = (torch.from_numpy(a[order]) for a in (user, item, label))
             return [(u[s].to(device), i[s].to(device), y[s].to(device), indptr, hist)
                     for s in torch.arange(len(order)).split(cfg.batch_size)]
@@ -210,18 +210,33 @@ class NCF(TorchRecommender):
         return module.score_all(user, self.config.score_pairs).float().cpu().numpy()
 
 
-def sample_negatives(users: np.ndarray, pos_keys: np.ndarray, n_items: int,
-                     rng: np.random.Generator) -> np.ndarray:
-    """(len(users),) items drawn uniformly among those each user has not interacted with.
+def grouped_order(user: np.ndarray, group: int, rng: np.random.Generator) -> np.ndarray:
+    """A shuffle of pairs that keeps runs of up to ``group`` pairs of one user together.
 
-    ``pos_keys``: sorted ``user * n_items + item`` of the positives. Draws that hit a positive
-    are redrawn (vectorised, ``RESAMPLE_ROUNDS`` times)."""
-    items = rng.integers(0, n_items, len(users))
-    for _ in range(RESAMPLE_ROUNDS):
-        key = users * n_items + items
-        where = np.minimum(np.searchsorted(pos_keys, key), max(len(pos_keys) - 1, 0))
-        hit = np.flatnonzero(pos_keys[where] == key) if len(pos_keys) else np.zeros(0, np.int64)
-        if not len(hit):
-            break
-        items[hit] = rng.integers(0, n_items, len(hit))
-    return items
+    Pairs are shuffled within each user, cut into runs of ``group`` and the runs shuffled, so
+    a batch of B pairs sums about B / group histories instead of up to B (one per pair)."""
+    by_user = np.lexsort((rng.random(len(user)), user))
+    u = user[by_user]
+    counts = np.bincount(u)
+    starts = np.cumsum(counts) - counts
+    runs = -(-counts // group)  # ceil
+    run_id = (np.cumsum(runs) - runs)[u] + (np.arange(len(u)) - starts[u]) // group
+    rank = rng.permutation(int(runs.sum()))
+    return by_user[np.argsort(rank[run_id], kind="stable")]
+
+
+def sample_negatives(users: np.ndarray, indptr: np.ndarray, indices: np.ndarray, n_items: int,
+                     rng: np.random.Generator) -> np.ndarray:
+    """(len(users),) items drawn uniformly among those each user has NOT interacted with (exact).
+
+    indptr / indices: the users' positives as CSR with sorted, distinct indices. The r-th free
+    item of a user is r + #{k : p_k - k <= r} over the user's sorted positives p_k (p_k - k counts
+    the free items below p_k), found with one ``searchsorted``. A user with no free item gets a
+    uniform draw."""
+    counts = np.diff(indptr)
+    row = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    below = row * n_items + (indices - (np.arange(len(indices)) - indptr[row]))  # non-decreasing
+    free = n_items - counts[users]
+    r = (rng.random(len(users)) * np.maximum(free, 1)).astype(np.int64)
+    j = np.searchsorted(below, users.astype(np.int64) * n_items + r, side="right") - indptr[users]
+    return np.where(free > 0, r + j, rng.integers(0, n_items, len(users)))

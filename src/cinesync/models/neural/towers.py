@@ -63,22 +63,25 @@ def check_text_vectors(vectors: Any, n_items: int, source: str) -> np.ndarray:
 
 
 def sampled_softmax_loss(u: torch.Tensor, v: torch.Tensor, items: torch.Tensor, temperature: float,
-                         log_count: torch.Tensor | None = None, block: torch.Tensor | None = None,
-                         hard: torch.Tensor | None = None, hard_ok: torch.Tensor | None = None,
-                         hard_log_count: float = 0.0) -> torch.Tensor:
-    """In-batch sampled softmax; row i's positive is column i.
+                         row: torch.Tensor | None = None, log_count: torch.Tensor | None = None,
+                         block: torch.Tensor | None = None, hard: torch.Tensor | None = None,
+                         hard_ok: torch.Tensor | None = None, hard_log_count: float = 0.0) -> torch.Tensor:
+    """In-batch sampled softmax over T targets; target t's positive is column t, its query is u[row[t]].
 
-    u, v: (B, d) user / positive-item vectors; items: (B,) positive item indices (in-batch
-    duplicates of row i's positive are masked); log_count: (B,) log of each column item's
-    expected count in a batch (log-Q correction, subtracted from every column; None = off);
-    block: (B, B) extra bool mask of columns that are not negatives for the row (diagonal
-    ignored); hard: (B, K, d) extra negatives per row with validity ``hard_ok`` (B, K) and
-    correction ``hard_log_count`` (applied only with log_count).
+    u: (R, d) query (user) vectors; v: (T, d) target item vectors; items: (T,) target item indices
+    (in-batch copies of target t's item are masked); row: (T,) query row of each target (None:
+    R == T, row t); log_count: (T,) log of each column item's expected count in a batch (log-Q
+    correction, subtracted from every column; None = off); block: (T, T) extra bool mask of
+    columns that are not negatives for the target (diagonal ignored); hard: (T, K, d) extra
+    negatives with validity ``hard_ok`` (T, K) and correction ``hard_log_count`` (only with log_count).
     """
     import torch
     import torch.nn.functional as F  # noqa: N812
 
-    logits = (u @ v.T).float() / temperature
+    logits = (u @ v.T).float() / temperature  # (R, T)
+    q = u if row is None else u[row]
+    if row is not None:
+        logits = logits[row]
     if log_count is not None:
         logits = logits - log_count.float()[None, :]
     eye = torch.eye(len(items), dtype=torch.bool, device=items.device)
@@ -87,7 +90,7 @@ def sampled_softmax_loss(u: torch.Tensor, v: torch.Tensor, items: torch.Tensor, 
         mask = mask | block
     logits = logits.masked_fill(mask & ~eye, float("-inf"))
     if hard is not None:
-        h = torch.einsum("bd,bkd->bk", u, hard).float() / temperature
+        h = torch.einsum("td,tkd->tk", q, hard).float() / temperature
         if log_count is not None:
             h = h - hard_log_count
         if hard_ok is not None:
@@ -180,17 +183,17 @@ def module_class() -> type:
             if context is not None:
                 raise NotImplementedError("twotower: context features are not implemented yet")
             pad = torch.cat([base, base.new_zeros(1, self.dim)])
-            h = pad[seq.clamp(max=self.n_items)]  # (B, L, d)
-            keys = h
-            if self.pos_emb is not None:  # recency: visible items after this one (0 = most recent)
-                rec = visible.flip(1).long().cumsum(1).flip(1) - 1
-                keys = h + self.pos_emb(rec.clamp(0, self.pos_emb.num_embeddings - 1))
+            seq = seq.clamp(max=self.n_items)
+            # attention logits (h + pos) @ query.T / sqrt(d), gathered from (n_items, H) and (max_len, H) tables
             scale = 1.0 / math.sqrt(self.dim)
-            logits = (keys @ self.query.T) * scale  # (B, L, H)
-            logits = logits.masked_fill(~visible[..., None], float("-inf"))
+            logits = (pad @ self.query.T)[seq]  # (B, L, H)
+            if self.pos_emb is not None:  # recency: visible items after this one (0 = most recent)
+                rec = (visible.flip(1).long().cumsum(1).flip(1) - 1).clamp(0, self.pos_emb.num_embeddings - 1)
+                logits = logits + (self.pos_emb.weight @ self.query.T)[rec]
+            logits = (logits * scale).masked_fill(~visible[..., None], float("-inf"))
             null_logit = (self.query @ self.null * scale).expand(len(seq), 1, -1)  # (B, 1, H)
             attn = torch.softmax(torch.cat([null_logit, logits], 1), dim=1)  # (B, L+1, H)
-            pooled = attn[:, 0, :, None] * self.null + torch.einsum("blh,bld->bhd", attn[:, 1:], h)
+            pooled = attn[:, 0, :, None] * self.null + torch.bmm(attn[:, 1:].transpose(1, 2), F.embedding(seq, pad))
             x = self.drop(self.user_in(pooled.flatten(1)))
             return self._out(x + self.user_mlp(x))
 

@@ -1,21 +1,29 @@
 """Two-tower retrieval: user tower (attention pooling over the history) x item tower (id + genres
 + year + optional text vectors); scores = user_embeddings @ item_embeddings.T (see ``towers``).
 
-Training pairs, rebuilt every epoch from the last ``max_len`` training items of each user
-(every item of that window is a target once per epoch, in random order):
-- ``pairs="holdout"``: the window minus the target -> target (suits random-order splits);
-- ``pairs="next"``: the items before the target -> target (suits leave-last-out).
+Training rows, rebuilt every epoch from the last ``max_len`` training items of each user: the
+window is split into ``folds`` parts and each (user, part) is one row whose user-tower input is
+the items it may see and whose targets are the items of the part, so one user-tower pass serves
+many targets and every target gets its own softmax over the batch's targets:
+- ``pairs="holdout"``: parts are balanced random folds; a row sees the window minus its fold
+  (history minus held-out items -> item; with ``folds >= max_len`` exactly one item is held out);
+- ``pairs="next"``: parts are contiguous chunks in time order (random cut offset per epoch); a
+  row sees the items before its chunk (prefix -> next items, PinnerFormer-style; with
+  ``folds >= max_len`` every chunk is one item, i.e. prefix -> next item). The first chunk has no
+  prefix and is no target that epoch.
+Every other window item is a target exactly once per epoch.
 
-Loss: in-batch sampled softmax at ``temperature``. With ``logq`` each column's logit is reduced
-by the log of its expected count in a batch (B * q_item, q_item = the item's share of the
-epoch's targets: the log-Q correction of Yi et al. 2019). In-batch copies of the row's positive
-and in-batch items the row already sees in its history are masked (they are positives).
-``hard_negatives`` = K extra negatives per pair, drawn uniformly (with replacement) from the
-user's ``hard_pool`` top-scored unseen items under the current model, mined once at the start
-of every epoch (full-catalogue scoring of the training users; their log-Q correction is
+Loss: in-batch sampled softmax at ``temperature`` over the batch's targets. With ``logq`` each
+column's logit is reduced by the log of its expected count in a batch (q_item * mean targets per
+batch, q_item = the item's share of window items: the log-Q correction of Yi et al. 2019).
+Columns holding an item of the row's own window (in-batch copies of the positive, the user's
+other targets and visible items) are masked: they are positives, not negatives.
+``hard_negatives`` = K extra negatives per target, drawn uniformly (with replacement) from the
+user's ``hard_pool`` top-scored unseen items under the current model, mined once at the start of
+every epoch by full-catalogue scoring of the training users (with log-Q their correction is
 log(K / hard_pool), the expected count of a pool item). ``contrastive_weight`` adds InfoNCE
-between two item-drop views (each visible item kept w.p. 1 - ``augment_drop``) of each history
-through the user tower (dropout on), other pairs of the same user masked.
+between two item-drop views (each visible item kept w.p. 1 - ``augment_drop``) of each row's
+history through the user tower (dropout on); rows of the same user are not negatives.
 """
 
 from __future__ import annotations
@@ -64,29 +72,36 @@ class TwoTowerConfig(NeuralConfig):
     temperature: float = pydantic.Field(0.1, gt=0.0)
     logq: bool = True  # log-Q popularity correction of the in-batch logits
     pairs: Literal["holdout", "next"] = "holdout"
+    folds: int = pydantic.Field(10, ge=2)  # parts of each window per epoch (rows per user)
     hard_negatives: int = pydantic.Field(0, ge=0)  # extra mined negatives per pair (0 = off)
     hard_pool: int = pydantic.Field(100, ge=1)  # mined from the user's top-N unseen items
     contrastive_weight: float = pydantic.Field(0.0, ge=0.0)  # InfoNCE weight on the user tower (0 = off)
     augment_drop: float = pydantic.Field(0.3, ge=0.0, lt=1.0)  # item-drop rate of the contrastive views
     text_vectors: str | None = None  # .npy (n_items, d) aligned to item indices; or FitContext.extra["item_vectors"]
     epochs: int = pydantic.Field(30, ge=1)
-    batch_size: int = pydantic.Field(256, ge=2)
+    lr: float = pydantic.Field(3e-3, gt=0.0)
+    batch_size: int = pydantic.Field(64, ge=2)  # rows (user, part) per batch; targets per batch vary
 
 
-class _Tables(NamedTuple):
-    """Per-fit training tensors shared by every batch: seq (n_users, L) padded windows,
-    log_count (n_items,) log expected in-batch count per item, hard_log_count scalar."""
+class _Epoch(NamedTuple):
+    """One epoch's training tensors, shared by its batches.
+
+    seq: (n_users, L) padded windows (``n_items`` = padding); part: (n_users, L) fold / chunk id
+    of each window item (-1 = padding); log_count: (n_items,) log expected count per batch;
+    pool, pool_ok: (n_users, P) mined negatives and their validity (None without hard negatives).
+    """
 
     seq: Any
+    part: Any
     log_count: Any
-    hard_log_count: float
+    pool: Any
+    pool_ok: Any
 
 
 class _Batch(NamedTuple):
-    tables: _Tables
-    rows: Any  # (B,) user rows of ``tables.seq``
-    cols: Any  # (B,) target column in that row
-    negs: Any  # (B, K) mined negatives (-1 = none) or None
+    epoch: _Epoch
+    rows: Any  # (R,) user rows of ``epoch.seq``
+    part: Any  # (R,) the part each row predicts
 
 
 @register
@@ -136,35 +151,41 @@ class TwoTower(TorchRecommender):
         seq = train.histories().padded(cfg.max_len, pad=n)
         valid = seq != n
         lens = valid.sum(axis=1)
-        if cfg.pairs == "holdout":
-            ok = valid & (lens >= 2)[:, None]
-        else:  # the window's first item has no earlier item to predict it from
-            ok = valid & (np.arange(cfg.max_len)[None, :] > (cfg.max_len - lens)[:, None])
-        rows, cols = np.nonzero(ok)
-        if len(rows) == 0:
-            raise ValueError("twotower: no training pairs (every user has fewer than 2 items)")
-        counts = np.bincount(seq[rows, cols], minlength=n).astype(np.float64)
-        batch = min(cfg.batch_size, len(rows))
-        log_count = np.log(np.maximum(counts * batch / len(rows), 1e-12))
+        order = np.arange(cfg.max_len)[None, :] - (cfg.max_len - lens)[:, None]  # 0 = oldest window item
+        eligible = valid & (lens >= 2)[:, None]
+        if not eligible.any():
+            raise ValueError("twotower: no training rows (every user has fewer than 2 items)")
+        share = np.bincount(seq[eligible], minlength=n) / eligible.sum()
         k, pool = cfg.hard_negatives, min(cfg.hard_pool, n)
-        tables = _Tables(torch.from_numpy(seq).to(device), torch.from_numpy(log_count).float().to(device),
-                         math.log(k / pool) if k else 0.0)
         seen = train.csr() if k else None
-        rows_t, cols_t = torch.from_numpy(rows), torch.from_numpy(cols)
-        log.info("twotower: %d pairs (%s) from %d users, %d items, %d hard negatives", len(rows), cfg.pairs,
-                 int((lens > 0).sum()), n, k)
+        seq_t = torch.from_numpy(seq).to(device)
+        log.info("twotower: %d users, %d window items, %d items, %s x %d folds, %d hard negatives",
+                 int((lens >= 2).sum()), int(eligible.sum()), n, cfg.pairs, cfg.folds, k)
 
         def batches(rng: np.random.Generator) -> list[_Batch]:
-            order = torch.from_numpy(rng.permutation(len(rows)))
-            negs = None
+            if cfg.pairs == "holdout":  # balanced random folds: rank of a random key modulo folds
+                key = np.where(eligible, rng.random(seq.shape), 2.0)
+                part = np.argsort(np.argsort(key, axis=1), axis=1) % cfg.folds
+                targets = eligible
+            else:  # contiguous chunks, random offset; chunk 0 (no prefix) predicts nothing
+                offset = rng.random(len(seq)) * np.maximum(lens, 1) / cfg.folds
+                part = np.floor((order + offset[:, None]) * cfg.folds / np.maximum(lens, 1)[:, None]).astype(np.int64)
+                targets = eligible & (part >= 1)
+            part = np.where(eligible, part, -1)
+            users, which = np.nonzero(targets)
+            keys = np.unique(users.astype(np.int64) * (cfg.folds + 2) + part[users, which])
+            rows, parts = keys // (cfg.folds + 2), keys % (cfg.folds + 2)
+            n_batches = -(-len(rows) // cfg.batch_size)
+            log_count = np.log(np.maximum(share * targets.sum() / n_batches, 1e-12))
+            cand = cand_ok = None
             if k:
-                cand, cand_ok = self._mine(tables.seq, seen, pool)
-                pick = rng.integers(0, pool, size=(len(rows), k))
-                negs = np.where(cand_ok[rows[:, None], pick], cand[rows[:, None], pick], -1)
-                negs = torch.from_numpy(negs)
-            return [_Batch(tables, rows_t[idx].to(device), cols_t[idx].to(device),
-                           None if negs is None else negs[idx].to(device))
-                    for idx in order.split(cfg.batch_size)]
+                cand, cand_ok = (torch.from_numpy(a).to(device) for a in self._mine(seq_t, seen, pool))
+            epoch = _Epoch(seq_t, torch.from_numpy(part).to(device), torch.from_numpy(log_count).float().to(device),
+                           cand, cand_ok)
+            perm = rng.permutation(len(rows))
+            rows_t, parts_t = torch.from_numpy(rows[perm]), torch.from_numpy(parts[perm])
+            return [_Batch(epoch, r.to(device), p.to(device))
+                    for r, p in zip(rows_t.split(cfg.batch_size), parts_t.split(cfg.batch_size), strict=True)]
 
         return batches
 
@@ -183,8 +204,7 @@ class TwoTower(TorchRecommender):
             v = module.items(base)
             for s in range(0, len(seq), SCORE_CHUNK):
                 chunk = seq[s:s + SCORE_CHUNK]
-                u = module.users(chunk, chunk != module.n_items, base)
-                scores = (u @ v.T).float()
+                scores = (module.users(chunk, chunk != module.n_items, base) @ v.T).float()
                 block = torch.from_numpy(seen[s:s + SCORE_CHUNK].toarray() > 0).to(scores.device)
                 top = scores.masked_fill(block, float("-inf")).topk(pool, dim=1)
                 cand.append(top.indices.cpu().numpy())
@@ -193,30 +213,35 @@ class TwoTower(TorchRecommender):
         return np.concatenate(cand), np.concatenate(ok)
 
     def _loss(self, module: nn.Module, batch: _Batch) -> torch.Tensor:
+        """Sampled softmax over the batch's targets (+ contrastive term); see the module docstring."""
         import torch
 
-        cfg, n = self.config, module.n_items
-        seq = batch.tables.seq[batch.rows]  # (B, L)
-        ar = torch.arange(seq.shape[1], device=seq.device)
-        target = seq[torch.arange(len(seq), device=seq.device), batch.cols]
-        hide = ar[None, :] == batch.cols[:, None] if cfg.pairs == "holdout" else ar[None, :] >= batch.cols[:, None]
-        visible = (seq != n) & ~hide
+        cfg, n, ep = self.config, module.n_items, batch.epoch
+        seq, part = ep.seq[batch.rows], ep.part[batch.rows]  # (R, L)
+        p = batch.part[:, None]
+        hidden = part == p
+        visible = (part >= 0) & ((part < p) if cfg.pairs == "next" else ~hidden)
+        row, col = torch.nonzero(hidden, as_tuple=True)  # (T,) targets, row-major
+        target = seq[row, col]
         base = module.item_base()
         u = module.users(seq, visible, base)
         v = module.items(base, target)
-        # in-batch items this row already sees are positives, not negatives: (B, n_items + 1) one-hot
-        onehot = torch.zeros(len(seq), n + 1, dtype=torch.bool, device=seq.device)
-        onehot.scatter_(1, seq.masked_fill(~visible, n), True)
-        hard = None if batch.negs is None else module.items(base, batch.negs.clamp(min=0))
+        window = torch.zeros(len(seq), n + 1, dtype=torch.bool, device=seq.device)
+        window.scatter_(1, seq, True)  # the row user's window items are its positives
+        hard = hard_ok = None
+        if ep.pool is not None:
+            pick = torch.randint(0, ep.pool.shape[1], (len(target), cfg.hard_negatives), device=seq.device)
+            user = batch.rows[row][:, None]
+            hard, hard_ok = module.items(base, ep.pool[user, pick]), ep.pool_ok[user, pick]
         loss = sampled_softmax_loss(
-            u, v, target, cfg.temperature, batch.tables.log_count[target] if cfg.logq else None,
-            block=onehot[:, target], hard=hard, hard_ok=None if batch.negs is None else batch.negs >= 0,
-            hard_log_count=batch.tables.hard_log_count)
+            u, v, target, cfg.temperature, row=row, log_count=ep.log_count[target] if cfg.logq else None,
+            block=window[row][:, target], hard=hard, hard_ok=hard_ok,
+            hard_log_count=math.log(cfg.hard_negatives / ep.pool.shape[1]) if ep.pool is not None else 0.0)
         if cfg.contrastive_weight > 0:
-            u1 = module.users(seq, visible & (torch.rand(seq.shape, device=seq.device) >= cfg.augment_drop), base)
-            u2 = module.users(seq, visible & (torch.rand(seq.shape, device=seq.device) >= cfg.augment_drop), base)
+            views = [module.users(seq, visible & (torch.rand(seq.shape, device=seq.device) >= cfg.augment_drop), base)
+                     for _ in range(2)]
             same_user = batch.rows[:, None] == batch.rows[None, :]
-            loss = loss + cfg.contrastive_weight * info_nce(u1, u2, cfg.temperature, same_user)
+            loss = loss + cfg.contrastive_weight * info_nce(*views, cfg.temperature, same_user)
         return loss
 
     def _score_with(self, module: nn.Module, batch: HistoryBatch) -> np.ndarray:
