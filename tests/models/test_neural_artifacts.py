@@ -54,3 +54,19 @@ def test_loads_in_a_fresh_process_to_identical_scores(name: str, tmp_path) -> No
                            str(tmp_path / "scores.npy")], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     np.testing.assert_array_equal(np.load(tmp_path / "scores.npy"), model.score(batch))
+
+
+def test_thread_count_follows_the_environment(monkeypatch) -> None:
+    import torch
+
+    from cinesync.models.neural.common import use_all_cores
+
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setenv("CINESYNC_THREADS", "1")
+        assert use_all_cores() == 1
+        monkeypatch.delenv("CINESYNC_THREADS")
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+        assert use_all_cores() >= 1
+    finally:
+        torch.set_num_threads(before)

@@ -65,8 +65,14 @@ def resolve_device(requested: str) -> str:
 
 
 def use_all_cores() -> int:
-    """Give torch every core this process may use (intra-op threads); returns the thread count."""
+    """Give torch every core this process may use (intra-op threads) unless ``OMP_NUM_THREADS`` or
+    ``CINESYNC_THREADS`` sets the count; returns the thread count."""
     import torch
+
+    for var in ("CINESYNC_THREADS", "OMP_NUM_THREADS"):
+        if os.environ.get(var, "").isdigit() and int(os.environ[var]) > 0:
+            torch.set_num_threads(int(os.environ[var]))
+            return torch.get_num_threads()
 
     try:
         n = len(os.sched_getaffinity(0))
