@@ -43,14 +43,6 @@ class TestGMF(RecommenderContract):
     config = {**FAST, "arch": "gmf"}
 
 
-@pytest.mark.slow
-class TestMLP(RecommenderContract):
-    """The MLP alone learns the planted user-item interaction much more slowly than GMF."""
-
-    name = "ncf"
-    config = {**FAST, "arch": "mlp", "epochs": 40, "batch_size": 256, "lr": 3e-3}
-
-
 def tiny_module(arch: str, n_items: int = 7, **kw: object) -> torch.nn.Module:
     torch.manual_seed(0)
     cfg = NCFConfig(arch=arch, factors=4, mlp_layers=2, init_std=0.5, **kw)
