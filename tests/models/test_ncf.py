@@ -142,3 +142,12 @@ def test_bad_config() -> None:
         create("ncf", {"arch": "deep"})
     with pytest.raises(ConfigError, match="negatives"):
         create("ncf", {"negatives": 0})
+
+
+@pytest.mark.slow
+class TestMLP(RecommenderContract):
+    """The MLP-only tower needs a gentler recipe than FAST: at lr 2e-2 its ReLUs die (constant
+    scores) and with 4 negatives per positive it settles on an item-only (popularity) solution."""
+
+    name = "ncf"
+    config = {**FAST, "arch": "mlp", "lr": 5e-3, "epochs": 15, "negatives": 1}

@@ -14,6 +14,10 @@ item embedding. In training, a positive (u, i) uses H_u minus i (its own target 
 a sampled negative uses all of H_u — exactly what a query history looks like at scoring time.
 An empty history gives the zero user vector (GMF: the output bias; MLP: an item-only score).
 
+The MLP-only tower is the fragile one: at a high learning rate (>= 1e-2 on small data) its ReLUs
+can all die, leaving constant scores, and with many negatives per positive it can settle on an
+item-only (popularity) solution; lower ``lr`` and ``negatives`` (e.g. 5e-3 and 1) avoid both.
+
 Not reproduced: the paper's GMF/MLP pre-training of NeuMF and its plain-SGD fine-tuning
 (AdamW from the shared trainer throughout). The classic is expected to trail well-tuned
 dot-product models (Rendle et al. 2020, "NCF vs. Matrix Factorization Revisited").
