@@ -39,7 +39,9 @@ SCORE_CHUNK = 1024
 class MultVAEConfig(NeuralConfig):
     """Architecture and KL schedule; the optimiser settings come from ``NeuralConfig``.
 
-    hidden: encoder hidden sizes (the decoder mirrors them). latent: size of z.
+    hidden: encoder hidden sizes (the decoder mirrors them; () = linear encoder and decoder, the
+    default: on recbole-8-1-1 validation of ml-latest-small it scored NDCG@10 0.2200 with latent
+    400 against 0.1917 for the paper's (600,) -> 200). latent: size of z.
     dropout: input dropout on the normalised history (the paper's 0.5).
     variational: True = Mult-VAE, False = Mult-DAE. beta_max: KL weight cap (paper 0.2).
     anneal_steps: training steps over which beta rises linearly from 0 to beta_max; None = the
@@ -48,8 +50,8 @@ class MultVAEConfig(NeuralConfig):
     and ``patience`` are sized for the small MovieLens sets (few batches per epoch).
     """
 
-    hidden: tuple[int, ...] = (600,)
-    latent: int = pydantic.Field(200, ge=1)
+    hidden: tuple[int, ...] = ()
+    latent: int = pydantic.Field(400, ge=1)
     dropout: float = pydantic.Field(0.5, ge=0.0, lt=1.0)
     variational: bool = True
     beta_max: float = pydantic.Field(0.2, ge=0.0)
@@ -179,7 +181,7 @@ class MultVAE(TorchRecommender):
 
     name = "multvae"
     config_class = MultVAEConfig
-    tune_grid: ClassVar[dict[str, list]] = {"dropout": [0.5, 0.7], "beta_max": [0.2, 0.5]}
+    tune_grid: ClassVar[dict[str, list]] = {"hidden": [(), (600,)], "latent": [200, 600]}
 
     def __init__(self, config: Any = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)
