@@ -52,16 +52,18 @@ RESAMPLE_ROUNDS = 10
 
 class LightGCNConfig(NeuralConfig):
     """Architecture and BPR settings; optimiser settings from ``NeuralConfig`` (defaults tuned
-    on recbole-8-1-1 validation of ml-latest-small)."""
+    on recbole-8-1-1 validation of ml-latest-small: lr 1e-2 reached NDCG@10 0.19 where the
+    paper's 1e-3 early-stopped at 0.13 within 200 epochs; reg 1e-4..1e-3, 1-3 layers and
+    64-128 dims all landed within 0.003 of each other, reg 1e-2 fell to 0.147)."""
 
     dim: int = pydantic.Field(64, ge=1, description="embedding size")
     layers: int = pydantic.Field(3, ge=0, description="propagation layers K (0 = BPR-MF)")
-    reg: float = pydantic.Field(1e-4, ge=0.0, description="L2 weight on the batch's layer-0 embeddings")
+    reg: float = pydantic.Field(1e-3, ge=0.0, description="L2 weight on the batch's layer-0 embeddings")
     user_ego: Literal["history", "free"] = "history"
     resample: bool = pydantic.Field(True, description="redraw negatives that are training positives")
     init_std: float = pydantic.Field(0.1, gt=0.0, description="std of the normal initialisation")
-    epochs: int = pydantic.Field(200, ge=1)
-    lr: float = pydantic.Field(1e-3, gt=0.0)
+    epochs: int = pydantic.Field(100, ge=1)
+    lr: float = pydantic.Field(1e-2, gt=0.0)
     batch_size: int = pydantic.Field(2048, ge=1)
     warmup_frac: float = pydantic.Field(0.0, ge=0.0, lt=1.0)
     schedule: Literal["cosine", "onecycle", "constant"] = "constant"
