@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= results
 
-.PHONY: run leaderboard results test test-slow test-all lint benchmark bench-serve bench-train clean
+.PHONY: run leaderboard results options test test-slow test-all lint benchmark bench-serve bench-train clean
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "CineSync needs Python >= 3.11"'
@@ -37,8 +37,15 @@ results: $(BIN)/.installed
 	@mkdir -p $(OUT)
 	$(BIN)/cinesync evaluate --protocol loo --models $(NEURAL_LOO) --no-tune-models sasrec,bert4rec,twotower,lightgcn,ncf \
 	    --set bert4rec.epochs=40 --k 10,20 --json $(OUT)/neural-loo.json --report $(OUT)/neural-loo --train-log $(OUT)/train-logs-loo
-	$(BIN)/cinesync evaluate --protocol recbole-8-1-1 --models $(NEURAL_RB) --no-tune-models ncf,lightgcn \
+	$(BIN)/cinesync evaluate --protocol recbole-8-1-1 --models $(NEURAL_RB) --no-tune-models ncf \
 	    --k 10,20 --json $(OUT)/neural-recbole.json --report $(OUT)/neural-recbole --train-log $(OUT)/train-logs-recbole
+
+## Training options (contrastive, multi-task, label smoothing, hard negatives, sampled softmax) of
+## SASRec (loo, 10 epochs each) and the two-tower model (recbole-8-1-1) against their base recipes.
+options: $(BIN)/.installed
+	@mkdir -p $(OUT)
+	$(BIN)/python benchmarks/options.py --suite twotower --json $(OUT)/options-twotower.json
+	$(BIN)/python benchmarks/options.py --suite sasrec --epochs 10 --json $(OUT)/options-sasrec.json
 
 ## Tests: the default (fast) suite.
 test: $(BIN)/.installed
