@@ -116,13 +116,12 @@ def _fit_extra(tracker: str | None, train_log: str | None) -> dict:
 
 
 def _parse_models(models: str) -> list[str]:
+    from cinesync.models.base import FAMILIES
     from cinesync.models.registry import available, model_class
 
-    groups = ("all", "classical", "neural")
-    if models in groups:
-        is_neural = {n: model_class(n).__module__.startswith("cinesync.models.neural") for n in available()}
-        names = [n for n, neural in is_neural.items()
-                 if models == "all" or neural == (models == "neural")]
+    if models == "all" or models in FAMILIES:
+        wanted = {"classical", "neural", "content"} if models == "all" else {models}
+        names = [n for n in available() if model_class(n).family in wanted]
     else:
         names = [m.strip().lower() for m in models.split(",") if m.strip()]
     for n in names:
@@ -140,8 +139,9 @@ def evaluate(
                         "(see `cinesync data protocols`).")] = "loo",
     split_dir: Annotated[str | None, typer.Option("--split", help="Evaluate on exactly this split: a directory with "
                          "train.tsv, valid.tsv, test.tsv (header user, item, rating, timestamp).")] = None,
-    models: Annotated[str, typer.Option("--models", "-m", help="Comma-separated model names, 'classical' (every "
-                      "non-neural model), 'neural' or 'all'.")] = "classical",
+    models: Annotated[str, typer.Option("--models", "-m", help="Comma-separated model names or a group: "
+                      "'classical', 'neural', 'content', 'crossdomain', 'ensemble', or 'all' (classical + neural + "
+                      "content).")] = "classical",
     k: Annotated[str, typer.Option("--k", help="Cut-offs, comma-separated.")] = "10,20",
     seed: Annotated[int, typer.Option(help="Seed for splits and models.")] = 0,
     tune: Annotated[bool, typer.Option("--tune/--no-tune", help="Tune each model's key hyper-parameters on the "
@@ -345,6 +345,14 @@ _install_serve(app)
 from cinesync.cli_bot import install as _install_bot  # noqa: E402
 
 _install_bot(app)
+
+from cinesync.cli_content import install as _install_content  # noqa: E402
+
+_install_content(app)
+
+from cinesync.cli_crossdomain import install as _install_crossdomain  # noqa: E402
+
+_install_crossdomain(app)
 
 
 def main() -> None:

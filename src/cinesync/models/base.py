@@ -22,6 +22,12 @@ from cinesync.errors import ConfigError, NotFittedError
 log = logging.getLogger(__name__)
 
 
+#: model groups: "classical" (collaborative baselines), "neural" (torch networks), "content" (text
+#: embeddings; the first run encodes the catalogue), "crossdomain" and "ensemble" (built from other
+#: models; run through their own commands, or by name)
+FAMILIES = ("classical", "neural", "content", "crossdomain", "ensemble")
+
+
 class ModelConfig(pydantic.BaseModel):
     """Base for model configs: typed, validated, frozen, unknown keys rejected."""
 
@@ -65,6 +71,8 @@ class Recommender(ABC):
     tune_grid: ClassVar[dict[str, list]] = {}
     #: True when the model uses ratings (explicit feedback) rather than binary interactions
     uses_ratings: ClassVar[bool] = False
+    #: the group ``cinesync evaluate --models GROUP`` selects it by (see ``FAMILIES``)
+    family: ClassVar[str] = "classical"
 
     def __init__(self, config: ModelConfig | dict[str, Any] | None = None, **overrides: Any) -> None:
         if isinstance(config, ModelConfig):

@@ -112,6 +112,7 @@ class ContentRecommender(Recommender):
 
     name = "content"
     config_class = ContentConfig
+    family: ClassVar[str] = "content"
     tune_grid: ClassVar[dict[str, list]] = {"rating_weight": ["none", "centered"],
                                             "popularity_weight": [0.0, 0.1, 0.2, 0.5]}
     uses_ratings = True

@@ -77,6 +77,7 @@ class Hybrid(Recommender):
 
     name = "hybrid"
     config_class = HybridConfig
+    family: ClassVar[str] = "content"
     tune_grid: ClassVar[dict[str, list]] = {"k": [0.5, 1.0, 2.0, 5.0]}
     uses_ratings = True
 

@@ -31,6 +31,7 @@ RULES = {
     "k": ("between 1 and 100", "an integer"),
     "rating": ("between 0.5 and 5 in steps of 0.5", "a number"),
     "diversity": ("between 0 and 1", "a number"),
+    "tv_share": ("between 0 and 1", "a number"),
     "hour": ("between 0 and 23", "an integer"),
     "weekday": ("between 0 (Monday) and 6 (Sunday)", "an integer"),
     "time_budget": ("between 1 and 1440 minutes", "an integer"),

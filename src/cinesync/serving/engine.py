@@ -21,6 +21,7 @@ from typing import Literal
 
 import numpy as np
 
+from cinesync.crossdomain.mix import mix_select, mix_topk
 from cinesync.data.dataset import Interactions
 from cinesync.data.history import HistoryBatch
 from cinesync.errors import ConfigError
@@ -182,13 +183,18 @@ class Engine:
         scores = np.where(np.isnan(scores), -np.inf, scores).astype(np.float32)
         mask_items(scores[None, :], allowed=allowed)
         pool_n = min(max(POOL_FACTOR * req.k, MIN_POOL), self.cat.n)
-        idx, vals = topk(scores[None, :], pool_n)
+        idx, vals = (topk(scores[None, :], pool_n) if req.tv_share is None
+                     else mix_topk(scores[None, :], self.cat.domain, pool_n, tv_share=req.tv_share))
         ok = idx[0] >= 0
         pool, raw = idx[0][ok], vals[0][ok]
         boost, applied, boost_ids = self.rules.boosts(fired, pool)
         rel = standardise(raw) + boost
         diversity = max(req.diversity, COLD_DIVERSITY) if cold else req.diversity
-        pos = mmr(rel, self.sim_vectors[pool], req.k, diversity)
+        if req.tv_share is None:
+            pos = mmr(rel, self.sim_vectors[pool], req.k, diversity)
+        else:  # MMR within films and within series, interleaved at the requested share
+            pos = mix_select(self.cat.is_tv[pool], req.k, req.tv_share,
+                             lambda sub, q: sub[mmr(rel[sub], self.sim_vectors[pool[sub]], q, diversity)], rel)
         chosen = pool[pos]
         if cold:
             expl = [popular_explanation(i, self.cat) for i in chosen.tolist()]

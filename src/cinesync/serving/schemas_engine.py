@@ -45,12 +45,16 @@ class RecRequest(BaseModel):
     exclude: list[str] = Field(default_factory=list, description="item ids not to recommend")
     available_only: bool = Field(False, description="only items on the user's providers in their region")
     diversity: float = Field(0.2, ge=0.0, le=1.0, description="0 = pure relevance, 1 = maximal variety (MMR)")
+    tv_share: float | None = Field(None, ge=0.0, le=1.0, description="share of TV items in the list, 0..1 "
+                                   "(domain 'all' only; None = no mix control)")
     context: Context = Field(default_factory=Context)
 
     @pydantic.model_validator(mode="after")
     def _years_ordered(self) -> RecRequest:
         if self.year_min is not None and self.year_max is not None and self.year_min > self.year_max:
             raise ValueError(f"year_min ({self.year_min}) must be <= year_max ({self.year_max})")
+        if self.tv_share is not None and self.domain != "all":
+            raise ValueError(f"tv_share needs domain 'all', got domain {self.domain!r}")
         return self
 
 

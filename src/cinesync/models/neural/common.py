@@ -19,7 +19,7 @@ import logging
 import os
 from abc import abstractmethod
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 import pydantic
@@ -112,6 +112,7 @@ class TorchRecommender(Recommender):
     """A ``Recommender`` whose scores come from a torch module trained by the shared trainer."""
 
     config_class = NeuralConfig
+    family: ClassVar[str] = "neural"
 
     def __init__(self, config: Any = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)

@@ -47,6 +47,8 @@ class RecQuery(BaseModel):
     exclude: str | None = Field(None, max_length=6000, description="comma-separated item ids not to recommend")
     available_only: bool = Field(False, description="only items on the user's providers in their region")
     diversity: float = Field(0.2, ge=0.0, le=1.0, description="0 = relevance only .. 1 = most varied")
+    tv_share: float | None = Field(None, ge=0.0, le=1.0, description="share of TV items in the list, 0..1 "
+                                   "(domain=all only)")
     company: Company | None = None
     mood: Mood | None = None
     device: Device | None = None
@@ -78,13 +80,15 @@ def rec_request(q: RecQuery) -> RecRequest:
     """The query as a RecRequest (422 naming the parameter on bad values)."""
     if q.year_min is not None and q.year_max is not None and q.year_min > q.year_max:
         raise HTTPException(422, f"query parameters year_min ({q.year_min}) must be <= year_max ({q.year_max})")
+    if q.tv_share is not None and q.domain != "all":
+        raise HTTPException(422, f"query parameter tv_share needs domain=all, got domain={q.domain}")
     ids = [check_id(x) for x in split_list(q.exclude, "exclude")]
     ctx = Context(hour=q.hour, weekday=q.weekday, device=q.device, company=q.company, mood=q.mood,
                   time_budget=q.time_budget)
     return RecRequest(k=q.k, domain=q.domain, genres=split_list(q.genres, "genres"),
                       exclude_genres=split_list(q.exclude_genres, "exclude_genres"), year_min=q.year_min,
                       year_max=q.year_max, exclude=ids, available_only=q.available_only, diversity=q.diversity,
-                      context=ctx)
+                      tv_share=q.tv_share, context=ctx)
 
 
 def query_key(req: RecRequest) -> str:
