@@ -350,6 +350,10 @@ from cinesync.cli_content import install as _install_content  # noqa: E402
 
 _install_content(app)
 
+from cinesync.cli_fusion import install as _install_fusion  # noqa: E402
+
+_install_fusion(app)
+
 from cinesync.cli_crossdomain import install as _install_crossdomain  # noqa: E402
 
 _install_crossdomain(app)

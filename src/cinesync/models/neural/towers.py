@@ -1,16 +1,25 @@
 """The two towers of ``twotower`` and its losses (torch imported on first use).
 
-Item tower: id embedding + genre multi-hot projection + normalised year (missing -> zero +
-"unknown" flag, whose weight column is the learned unknown-year vector) + an optional projected
-text vector -> ``base`` (n_items, d); output = base + MLP(base), L2-normalised when asked.
+Item tower: named feature blocks, each projected to ``d`` and fused into ``base`` (n_items, d);
+output = base + MLP(base), L2-normalised when asked. Blocks:
+- "id": a learned embedding per item;
+- "meta": genre multi-hot (mean of its genre vectors) + normalised year + normalised runtime when
+  the catalogue has one (missing -> zero + "unknown" flag, whose weight column is a learned vector);
+- "text": a given text vector per item (e.g. a sentence embedding of title, genres, tags, overview);
+- "vectors:NAME": user-supplied vectors (posters, audio, ...) + a "missing" flag column.
+Fusion (``fusion``): "sum" of the projected blocks; "concat" -> linear (initialised as the sum);
+"gate": per-item, per-block gates 2 * sigmoid(linear(concat)), initialised at 1 (= the sum);
+"attention": the blocks are tokens (+ a learned block-type vector), a learned query attends over
+them and the pooled token is scaled by the block count (uniform attention = the sum). Every mode
+starts as the sum and learns how to depart from it.
 
 User tower: a learned query per head attends over the history's ``base`` vectors (keys add a
 recency embedding, 0 = most recent visible item; padding and hidden items masked) plus a learned
 "null" slot every row can attend to, so an empty history pools to a learned default instead of
 NaN. Heads are concatenated -> linear -> x + MLP(x), L2-normalised when asked.
 
-The item features are registered buffers, so they travel in the module's state (saved with the
-model; a fresh process needs nothing else to load it).
+The block inputs are registered buffers, so they travel in the module's state (saved with the
+model; a fresh process needs neither the text encoder nor the vector files to load it).
 """
 
 from __future__ import annotations
@@ -27,27 +36,53 @@ from cinesync.data.dataset import ItemCatalog
 if TYPE_CHECKING:
     import torch
 
+FUSIONS = ("sum", "concat", "gate", "attention")
+FIXED_BLOCKS = ("id", "meta", "text")
+VECTOR_PREFIX = "vectors:"
+
+
+def block_key(block: str) -> str:
+    """Buffer / projection name of a block: "meta" -> "meta", "vectors:poster" -> "vec_poster"."""
+    return "vec_" + block[len(VECTOR_PREFIX):] if block.startswith(VECTOR_PREFIX) else block
+
+
+def _z_with_flag(values: np.ndarray) -> np.ndarray:
+    """(n,) numbers with NaN for unknown -> (n, 2) float32 [z-score or 0, 1 if unknown]."""
+    missing = ~np.isfinite(values)
+    known = values[~missing]
+    mean, std = (known.mean(), known.std()) if len(known) else (0.0, 1.0)
+    z = np.where(missing, 0.0, (values - mean) / (std if std > 0 else 1.0))
+    return np.stack([z, missing.astype(np.float64)], axis=1).astype(np.float32)
+
+
+def _numeric(catalog: ItemCatalog, name: str) -> np.ndarray:
+    values = pd.to_numeric(pd.Series(catalog.column(name), dtype="object"), errors="coerce")
+    return values.to_numpy(np.float64, na_value=np.nan)
+
 
 def item_features(catalog: ItemCatalog, text: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Item-side inputs, aligned to item indices.
 
     genres: (n_items, n_genres) float32 multi-hot divided by the item's genre count (mean of its
     genre vectors); year: (n_items, 2) float32 [z-scored year or 0, 1 if the year is missing];
+    runtime: (n_items, 2) the same for the runtime, only when the catalogue has a runtime column;
     text: (n_items, d_text) float32 when given.
     """
     n = len(catalog)
     g = np.asarray(catalog.genre_matrix.todense(), np.float32).reshape(n, -1)
     g /= np.maximum(g.sum(axis=1, keepdims=True), 1.0)
-    years = pd.to_numeric(pd.Series(catalog.column("year"), dtype="Float64"), errors="coerce").to_numpy(
-        np.float64, na_value=np.nan)
-    missing = ~np.isfinite(years)
-    known = years[~missing]
-    mean, std = (known.mean(), known.std()) if len(known) else (0.0, 1.0)
-    z = np.where(missing, 0.0, (years - mean) / (std if std > 0 else 1.0))
-    out = {"genres": g, "year": np.stack([z, missing.astype(np.float64)], axis=1).astype(np.float32)}
+    out = {"genres": g, "year": _z_with_flag(_numeric(catalog, "year"))}
+    if "runtime" in catalog.frame.columns:
+        out["runtime"] = _z_with_flag(_numeric(catalog, "runtime"))
     if text is not None:
         out["text"] = np.asarray(text, np.float32)
     return out
+
+
+def meta_features(catalog: ItemCatalog) -> np.ndarray:
+    """(n_items, n_genres + 2 [+ 2]) float32 "meta" block: genres | year, year-unknown [| runtime, unknown]."""
+    f = item_features(catalog)
+    return np.concatenate([f[k] for k in ("genres", "year", "runtime") if k in f], axis=1)
 
 
 def check_text_vectors(vectors: Any, n_items: int, source: str) -> np.ndarray:
@@ -124,23 +159,26 @@ def module_class() -> type:
         return nn.Sequential(nn.Linear(d, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, d))
 
     class TwoTowerModule(nn.Module):
-        """dims: n_items, n_genres, text_dim; cfg: dim, hidden, heads, max_len, recency, dropout, normalize."""
+        """dims: n_items + ``{block_key}_dim`` input width of every feature block; cfg: dim, hidden,
+        heads, max_len, recency, dropout, normalize, fusion; blocks: the item tower's blocks in order."""
 
-        def __init__(self, dims: dict[str, int], cfg: Any) -> None:
+        def __init__(self, dims: dict[str, int], cfg: Any, blocks: list[str]) -> None:
             super().__init__()
             n, d = dims["n_items"], cfg.dim
             self.n_items, self.dim, self.normalize = n, d, cfg.normalize
-            self.item_emb = nn.Embedding(n, d)
-            nn.init.normal_(self.item_emb.weight, std=d ** -0.5)
-            self.register_buffer("year", torch.zeros(n, 2))
-            self.year_proj = nn.Linear(2, d, bias=False)
-            self.genre_proj = self.text_proj = None
-            if dims.get("n_genres", 0) > 0:
-                self.register_buffer("genres", torch.zeros(n, dims["n_genres"]))
-                self.genre_proj = nn.Linear(dims["n_genres"], d, bias=False)
-            if dims.get("text_dim", 0) > 0:
-                self.register_buffer("text", torch.zeros(n, dims["text_dim"]))
-                self.text_proj = nn.Linear(dims["text_dim"], d, bias=False)
+            self.blocks, self.fusion = list(blocks), cfg.fusion
+            self.item_emb = None
+            self.proj = nn.ModuleDict()
+            for block in self.blocks:
+                if block == "id":
+                    self.item_emb = nn.Embedding(n, d)
+                    nn.init.normal_(self.item_emb.weight, std=d ** -0.5)
+                    continue
+                key = block_key(block)
+                width = dims[f"{key}_dim"]
+                self.register_buffer(key, torch.zeros(n, width))
+                self.proj[key] = nn.Linear(width, d, bias=False)
+            self._build_fusion(len(self.blocks), d)
             self.item_mlp = mlp(d, cfg.hidden, cfg.dropout)
             self.pos_emb = nn.Embedding(cfg.max_len, d) if cfg.recency else None
             if self.pos_emb is not None:
@@ -151,21 +189,56 @@ def module_class() -> type:
             self.user_mlp = mlp(d, cfg.hidden, cfg.dropout)
             self.drop = nn.Dropout(cfg.dropout)
 
+        def _build_fusion(self, b: int, d: int) -> None:
+            """Fusion parameters, initialised so that every mode starts as the plain sum."""
+            self.fuse = self.fuse_key = self.fuse_query = self.block_type = None
+            if self.fusion == "concat":
+                self.fuse = nn.Linear(b * d, d, bias=False)
+                with torch.no_grad():
+                    self.fuse.weight.copy_(torch.eye(d).repeat(1, b))
+            elif self.fusion == "gate":
+                self.fuse = nn.Linear(b * d, b)
+                nn.init.zeros_(self.fuse.weight)
+                nn.init.zeros_(self.fuse.bias)
+            elif self.fusion == "attention":
+                self.fuse_key = nn.Linear(d, d, bias=False)
+                self.fuse_query = nn.Parameter(torch.zeros(d))
+                self.block_type = nn.Parameter(torch.randn(b, d) * 0.01)
+
         def set_features(self, feats: dict[str, np.ndarray]) -> None:
-            """Copy ``item_features`` arrays into the buffers."""
+            """Copy block inputs ({block_key: (n_items, width)}) into the buffers."""
             with torch.no_grad():
                 for name, arr in feats.items():
-                    if hasattr(self, name):
-                        getattr(self, name).copy_(torch.from_numpy(np.asarray(arr, np.float32)))
+                    getattr(self, name).copy_(torch.from_numpy(np.asarray(arr, np.float32)))
+
+        def block_vectors(self) -> torch.Tensor:
+            """(n_items, n_blocks, d) projected blocks, in ``self.blocks`` order."""
+            parts = [self.item_emb.weight if b == "id" else self.proj[block_key(b)](getattr(self, block_key(b)))
+                     for b in self.blocks]
+            return torch.stack(parts, dim=1)
+
+        def fusion_weights(self, tokens: torch.Tensor | None = None) -> torch.Tensor | None:
+            """(n_items, n_blocks) per-block weights of "gate" / "attention" (None for sum / concat)."""
+            if self.fusion not in ("gate", "attention"):
+                return None
+            tokens = self.block_vectors() if tokens is None else tokens
+            if self.fusion == "gate":
+                return 2.0 * torch.sigmoid(self.fuse(tokens.flatten(1)))
+            tokens = tokens + self.block_type
+            logits = self.fuse_key(tokens) @ self.fuse_query / math.sqrt(self.dim)  # (n, B)
+            return torch.softmax(logits, dim=1) * len(self.blocks)
 
         def item_base(self) -> torch.Tensor:
-            """(n_items, d) pre-MLP item vectors (also the user tower's history inputs)."""
-            x = self.item_emb.weight + self.year_proj(self.year)
-            if self.genre_proj is not None:
-                x = x + self.genre_proj(self.genres)
-            if self.text_proj is not None:
-                x = x + self.text_proj(self.text)
-            return x
+            """(n_items, d) fused pre-MLP item vectors (also the user tower's history inputs)."""
+            tokens = self.block_vectors()
+            if self.fusion == "sum":
+                return tokens.sum(1)
+            if self.fusion == "concat":
+                return self.fuse(tokens.flatten(1))
+            w = self.fusion_weights(tokens)
+            if self.fusion == "attention":
+                tokens = tokens + self.block_type
+            return (w[..., None] * tokens).sum(1)
 
         def _out(self, x: torch.Tensor) -> torch.Tensor:
             return F.normalize(x, dim=-1) if self.normalize else x

@@ -1,5 +1,8 @@
-"""Two-tower retrieval: user tower (attention pooling over the history) x item tower (id + genres
-+ year + optional text vectors); scores = user_embeddings @ item_embeddings.T (see ``towers``).
+"""Two-tower retrieval: user tower (attention pooling over the history) x item tower (named feature
+blocks "id", "meta", "text", "vectors:NAME" fused by "sum" / "concat" / "gate" / "attention");
+scores = user_embeddings @ item_embeddings.T (see ``towers``; where each block's input comes from:
+``itemblocks``). ``blocks`` None = "id" + "meta", + "text" when text vectors are given. Every block
+input is a module buffer, so a saved model scores without the text encoder or the vector files.
 
 Training rows, rebuilt every epoch from the last ``max_len`` training items of each user: the
 window is split into ``folds`` parts and each (user, part) is one row whose user-tower input is
@@ -38,16 +41,18 @@ import pydantic
 
 from cinesync.data.dataset import Interactions
 from cinesync.data.history import HistoryBatch
-from cinesync.errors import ConfigError, NotFittedError
+from cinesync.errors import NotFittedError
 from cinesync.models.base import FitContext
 from cinesync.models.neural.common import NeuralConfig, TorchRecommender, module_device
-from cinesync.models.neural.towers import (
-    check_text_vectors,
-    info_nce,
-    item_features,
-    module_class,
-    sampled_softmax_loss,
+from cinesync.models.neural.itemblocks import (
+    VectorFile,
+    block_inputs,
+    check_block_config,
+    check_blocks,
+    resolve_blocks,
+    upgrade_state,
 )
+from cinesync.models.neural.towers import info_nce, module_class, sampled_softmax_loss
 from cinesync.models.registry import register
 
 if TYPE_CHECKING:
@@ -77,10 +82,25 @@ class TwoTowerConfig(NeuralConfig):
     hard_pool: int = pydantic.Field(100, ge=1)  # mined from the user's top-N unseen items
     contrastive_weight: float = pydantic.Field(0.0, ge=0.0)  # InfoNCE weight on the user tower (0 = off)
     augment_drop: float = pydantic.Field(0.3, ge=0.0, lt=1.0)  # item-drop rate of the contrastive views
+    blocks: list[str] | None = None  # item tower blocks: id, meta, text, vectors:NAME (None: id + meta [+ text])
+    fusion: Literal["sum", "concat", "gate", "attention"] = "sum"  # how the projected blocks combine (see ``towers``)
     text_vectors: str | None = None  # .npy (n_items, d) aligned to item indices; or FitContext.extra["item_vectors"]
+    text_model: str | None = None  # sentence-transformers folder for "text" without given vectors (None: default)
+    text_cache_dir: str | None = None  # embedding cache for the encoder (None: its default)
+    vectors: dict[str, VectorFile] = pydantic.Field(default_factory=dict)  # NAME -> .npy + ids file
     epochs: int = pydantic.Field(30, ge=1)
     lr: float = pydantic.Field(3e-3, gt=0.0)
     batch_size: int = pydantic.Field(64, ge=2)  # rows (user, part) per batch; targets per batch vary
+
+    @pydantic.field_validator("blocks")
+    @classmethod
+    def _known_blocks(cls, blocks: list[str] | None) -> list[str] | None:
+        return check_blocks(blocks)
+
+    @pydantic.model_validator(mode="after")
+    def _blocks_have_inputs(self) -> TwoTowerConfig:
+        check_block_config(self)
+        return self
 
 
 class _Epoch(NamedTuple):
@@ -115,34 +135,34 @@ class TwoTower(TorchRecommender):
     def __init__(self, config: Any = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)
         self._features: dict[str, np.ndarray] | None = None
-        self._item_vectors: Any = None
+        self._extra: dict[str, Any] = {}
+
+    @property
+    def blocks(self) -> list[str]:
+        """The item tower's blocks in fusion order (config ``blocks``, or the default for the fitted model)."""
+        return resolve_blocks(self.config, self.dims_.get("text_dim", 0) > 0)
 
     # ---- the TorchRecommender pieces ------------------------------------------
     def _fit(self, train: Interactions, ctx: FitContext) -> None:
-        self._item_vectors = ctx.extra.get("item_vectors")
+        self._extra = ctx.extra
         try:
             super()._fit(train, ctx)
         finally:
-            self._item_vectors, self._features = None, None
+            self._extra, self._features = {}, None
 
     def _dims(self, train: Interactions) -> dict[str, int]:
-        text = None
-        if self._item_vectors is not None and self.config.text_vectors is not None:
-            raise ConfigError("twotower: pass text vectors either as config text_vectors or as "
-                              "FitContext.extra['item_vectors'], not both")
-        if self._item_vectors is not None:
-            text = check_text_vectors(self._item_vectors, train.n_items, "FitContext.extra['item_vectors']")
-        elif self.config.text_vectors is not None:
-            text = check_text_vectors(np.load(self.config.text_vectors), train.n_items, self.config.text_vectors)
-        self._features = item_features(train.catalog, text)
-        return {"n_items": train.n_items, "n_genres": self._features["genres"].shape[1],
-                "text_dim": 0 if text is None else text.shape[1]}
+        _, self._features = block_inputs(self.config, train, self._extra)
+        return {"n_items": train.n_items, **{f"{k}_dim": v.shape[1] for k, v in self._features.items()}}
 
     def _build(self, dims: dict[str, int]) -> nn.Module:
-        module = module_class()(dims, self.config)
+        self.dims_ = dims
+        module = module_class()(dims, self.config, self.blocks)
         if self._features is not None:  # fitting; on load the buffers come from the saved state
             module.set_features(self._features)
         return module
+
+    def _load_state(self, arrays: dict[str, Any]) -> None:
+        super()._load_state(upgrade_state(arrays))
 
     def _batches(self, train: Interactions, device: torch.device) -> Callable[[np.random.Generator], list]:
         import torch
