@@ -346,6 +346,10 @@ from cinesync.cli_bot import install as _install_bot  # noqa: E402
 
 _install_bot(app)
 
+from cinesync.cli_ensemble import install as _install_ensemble  # noqa: E402
+
+_install_ensemble(app)
+
 from cinesync.cli_content import install as _install_content  # noqa: E402
 
 _install_content(app)

@@ -1,0 +1,139 @@
+"""The ``cinesync ensemble`` experiment: members vs fusions vs the learned ranker on one split.
+
+Members are fitted on train (classical ones tuned on valid); every combiner is fitted on the
+validation pool only (valid histories, valid targets) and applied once to the test pool.
+Per-user test NDCG@10 / Recall@10 feed bootstrap CIs and paired tests against two references:
+the best single member chosen by VALIDATION NDCG@10 (the honest model-selection baseline) and
+the strongest member on test (the strictest baseline; it only makes the comparison harder).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from cinesync.ensemble.candidates import candidate_recall
+from cinesync.ensemble.combiner import Pool, apply_combiner, fit_combiner
+from cinesync.ensemble.features import ItemStats
+from cinesync.ensemble.fusion import candidate_metrics, in_topk
+from cinesync.ensemble.members import MemberScores, member_scores
+from cinesync.eval.metrics import ranking_metrics
+from cinesync.eval.stats import mean_ci, paired_test
+from cinesync.ranking import topk
+
+log = logging.getLogger(__name__)
+K = 10
+#: (row label, combiner kind, context features)
+VARIANTS = (("rrf", "rrf", True), ("weighted", "weighted", True), ("adaptive", "adaptive", True),
+            ("ranker", "ranker", True), ("ranker (no context)", "ranker", False))
+
+
+@dataclass
+class Row:
+    """One line of the results table: per-user test metrics and timings."""
+
+    name: str
+    kind: str
+    ndcg: np.ndarray
+    recall: np.ndarray
+    valid_ndcg: float
+    fit_seconds: float
+    config: dict[str, Any] = field(default_factory=dict)
+    #: mean member agreement (``Pool.confidence``) of the test top-10 hits and misses
+    confidence: dict[str, float] = field(default_factory=dict)
+
+
+def _member_rows(members: list[MemberScores], split: Any) -> list[Row]:
+    _, vt, _, _ = split.valid_queries()
+    _, tt, _, _ = split.test_queries()
+    rows = []
+    for m in members:
+        v = ranking_metrics(topk(m.valid, K)[0], vt, [K])[f"ndcg@{K}"]
+        t = ranking_metrics(topk(m.test, K)[0], tt, [K])
+        rows.append(Row(m.name, "member", t[f"ndcg@{K}"], t[f"recall@{K}"], float(np.nanmean(v)), m.fit_seconds,
+                        m.config))
+    return rows
+
+
+def run_ensemble(split: Any, members: list[tuple[str, dict[str, Any]]], n_candidates: int = 100, seed: int = 0,
+                 threads: int = 1, cache_dir: str | None = None, tune_classical: bool = True,
+                 device: str = "cpu", max_rounds: int = 600) -> dict[str, Any]:
+    """Fit members, fit every combiner on validation, evaluate on test; returns a JSON-able result."""
+    t_all = time.perf_counter()
+    scored = [member_scores(split, name, base, seed, tune_classical, cache_dir, device) for name, base in members]
+    stats = ItemStats.from_train(split.train)
+    vh, vt, _, _ = split.valid_queries()
+    th, tt, _, _ = split.test_queries()
+    t0 = time.perf_counter()
+    vpool = Pool.build([m.valid for m in scored], vh, stats, n_candidates)
+    tpool = Pool.build([m.test for m in scored], th, stats, n_candidates)
+    pool_s = time.perf_counter() - t0
+    recall = {"valid": candidate_recall(vpool.cands, vt), "test": candidate_recall(tpool.cands, tt),
+              "valid_mean_size": float(vpool.cands.sizes.mean()), "test_mean_size": float(tpool.cands.sizes.mean())}
+    log.info("candidates: valid recall %.3f (%.0f per user), test recall %.3f", recall["valid"],
+             recall["valid_mean_size"], recall["test"])
+    rows = _member_rows(scored, split)
+    v_targets = np.diff(vt.indptr)
+    t_targets = np.diff(tt.indptr)
+    v_labels = vpool.cands.labels(vt)
+    t_labels = tpool.cands.labels(tt)
+    t_conf = tpool.confidence()
+    has_time = stats.has_time and th.timestamps is not None
+    for label, kind, context in VARIANTS:
+        if label == "ranker (no context)" and not has_time:
+            continue
+        t1 = time.perf_counter()
+        state = fit_combiner(kind, vpool, vt, seed=seed, threads=threads, context=context, max_rounds=max_rounds)
+        fit_s = time.perf_counter() - t1
+        v = candidate_metrics(vpool.cands, apply_combiner(state, vpool, threads), v_labels, v_targets, K)
+        t_values = apply_combiner(state, tpool, threads)
+        t = candidate_metrics(tpool.cands, t_values, t_labels, t_targets, K)
+        info = {k: (np.asarray(v_).tolist() if isinstance(v_, np.ndarray) else v_)
+                for k, v_ in state.items() if k != "model_text"}
+        if "model_text" in state:
+            info["model_sha256"] = hashlib.sha256(state["model_text"].encode()).hexdigest()
+        top = in_topk(tpool.cands, t_values, K)
+        hits, misses = top & (t_labels > 0), top & (t_labels == 0)
+        conf = {"top10_hits": float(t_conf[hits].mean()) if hits.any() else float("nan"),
+                "top10_misses": float(t_conf[misses].mean()) if misses.any() else float("nan")}
+        rows.append(Row(label, kind, t[f"ndcg@{K}"], t[f"recall@{K}"], float(np.nanmean(v[f"ndcg@{K}"])), fit_s,
+                        info, conf))
+        log.info("%s: valid ndcg@%d=%.4f (in-sample for the tuned fusions), test ndcg@%d=%.4f (fit %.1fs)",
+                 label, K, np.nanmean(v[f"ndcg@{K}"]), K, np.nanmean(t[f"ndcg@{K}"]), fit_s)
+    member_rows = [r for r in rows if r.kind == "member"]
+    best = max(member_rows, key=lambda r: r.valid_ndcg)
+    strongest = max(member_rows, key=lambda r: float(np.nanmean(r.ndcg)))
+    table = [_table_row(r, best, strongest, seed) for r in rows]
+    by_name = {r.name: r for r in rows}
+    ablation = None
+    if "ranker (no context)" in by_name:
+        with_ctx, without = by_name["ranker"], by_name["ranker (no context)"]
+        ablation = {"ndcg@10_with": float(np.nanmean(with_ctx.ndcg)),
+                    "ndcg@10_without": float(np.nanmean(without.ndcg)), **paired_test(with_ctx.ndcg, without.ndcg)}
+    return {"protocol": split.name, "seed": seed, "n_candidates": n_candidates,
+            "members": [{"name": m.name, "config": m.config, "fit_seconds": m.fit_seconds, "cached": m.cached}
+                        for m in scored],
+            "best_single": best.name, "strongest_member_on_test": strongest.name, "candidate_recall": recall,
+            "pool_seconds": pool_s, "context_ablation": ablation,
+            "n_valid_users": len(vh), "n_test_users": len(th), "table": table,
+            "total_seconds": time.perf_counter() - t_all}
+
+
+def _table_row(r: Row, best: Row, strongest: Row, seed: int) -> dict[str, Any]:
+    """Means with bootstrap CIs, and paired tests vs the best member by valid and the strongest on test."""
+    nd, rc = mean_ci(r.ndcg, seed=seed), mean_ci(r.recall, seed=seed)
+    out: dict[str, Any] = {"name": r.name, "kind": r.kind, "ndcg@10": nd[0], "ndcg@10_ci": [nd[1], nd[2]],
+                           "recall@10": rc[0], "recall@10_ci": [rc[1], rc[2]], "valid_ndcg@10": r.valid_ndcg}
+    for label, ref in (("best", best), ("strongest", strongest)):
+        test = paired_test(r.ndcg, ref.ndcg) if r is not ref else {"wilcoxon_p": float("nan"),
+                                                                     "ttest_p": float("nan")}
+        out[f"gain_vs_{label}_pct"] = 100.0 * (nd[0] / float(np.nanmean(ref.ndcg)) - 1.0)
+        out[f"wilcoxon_p_vs_{label}"] = test["wilcoxon_p"]
+        out[f"ttest_p_vs_{label}"] = test["ttest_p"]
+    out.update(fit_seconds=r.fit_seconds, config=r.config, confidence=r.confidence)
+    return out

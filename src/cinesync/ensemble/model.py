@@ -1,0 +1,157 @@
+"""The ``ensemble`` Recommender: member models fitted on train, a combiner fitted on ``ctx.valid``.
+
+Scoring: every member scores the batch, seen items are masked, the union of the members'
+top-``n_candidates`` forms the candidate set, the combiner scores the candidates. Items
+outside the candidate set get a finite score below every candidate of their row, so
+``ranking.recommend`` ranks the candidates first. Saved as one artifact: member arrays under
+``m{j}__`` prefixes, training statistics under ``stats__``, the combiner under ``comb__``
+(the LightGBM ranker as its text format).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import pydantic
+
+from cinesync.data.dataset import Interactions
+from cinesync.data.history import HistoryBatch
+from cinesync.ensemble.candidates import masked
+from cinesync.ensemble.combiner import Pool, apply_combiner, equal_weights, fit_combiner
+from cinesync.ensemble.features import ItemStats
+from cinesync.errors import ConfigError
+from cinesync.models.base import FitContext, ModelConfig, Recommender
+from cinesync.models.registry import create, register
+
+log = logging.getLogger(__name__)
+
+
+class MemberSpec(ModelConfig):
+    """One member: a registered model name and its config."""
+
+    name: str
+    config: dict[str, Any] = pydantic.Field(default_factory=dict)
+
+
+class EnsembleConfig(ModelConfig):
+    """members: the member models; combiner: how their candidates are re-scored.
+
+    n_candidates: top-N per member that enter the union; context: time-context features for
+    the ranker; buckets: history-length buckets of "adaptive"; threads: LightGBM threads;
+    max_rounds: the ranker's boosting-round cap (early stopping on held-out validation users).
+    """
+
+    members: list[MemberSpec] = pydantic.Field(
+        default_factory=lambda: [MemberSpec(name="ease"), MemberSpec(name="itemknn")], min_length=1)
+    combiner: Literal["ranker", "rrf", "weighted", "adaptive"] = "ranker"
+    n_candidates: int = pydantic.Field(100, ge=1)
+    context: bool = True
+    buckets: int = pydantic.Field(3, ge=1)
+    rrf_k: float = pydantic.Field(60.0, gt=0.0)
+    threads: int = pydantic.Field(1, ge=1)
+    max_rounds: int = pydantic.Field(600, ge=1)
+
+
+_ARRAYS = ("weights", "edges", "bucket_weights")
+
+
+@register
+class Ensemble(Recommender):
+    """Candidates from several members, re-scored by a learned ranker or a tuned fusion."""
+
+    name = "ensemble"
+    config_class = EnsembleConfig
+    tune_grid: ClassVar[dict[str, list]] = {}
+    family: ClassVar[str] = "ensemble"
+
+    def __init__(self, config: Any = None, **overrides: Any) -> None:
+        super().__init__(config, **overrides)
+        if any(m.name == "ensemble" for m in self.config.members):
+            raise ConfigError("an ensemble cannot have an ensemble as a member")
+        self.members_: list[Recommender] = []
+        self.stats_: ItemStats | None = None
+        self.combiner_: dict[str, Any] | None = None
+
+    # ---- training ----------------------------------------------------
+    def _fit(self, train: Interactions, ctx: FitContext) -> None:
+        cfg = self.config
+        self.members_ = [create(m.name, dict(m.config)).fit(train, ctx) for m in cfg.members]
+        self.stats_ = ItemStats.from_train(train)
+        if cfg.combiner == "rrf":
+            self.combiner_ = {"kind": "rrf", "rrf_k": cfg.rrf_k, "context": cfg.context}
+            return
+        if ctx.valid is None:
+            log.warning("ensemble: no validation data in FitContext; combiner %r falls back to an equal-weight "
+                        "sum of normalised member scores", cfg.combiner)
+            self.combiner_ = equal_weights(len(self.members_))
+            return
+        v = ctx.valid
+        pool = self._pool(v.history, v.exclude)
+        self.combiner_ = fit_combiner(cfg.combiner, pool, v.targets, seed=ctx.seed, threads=cfg.threads,
+                                      context=cfg.context, buckets=cfg.buckets, rrf_k=cfg.rrf_k,
+                                      max_rounds=cfg.max_rounds)
+
+    def _pool(self, history: HistoryBatch, exclude: Any) -> Pool:
+        assert self.stats_ is not None
+        scores = [masked(m.score(history), exclude) for m in self.members_]
+        return Pool.build(scores, history, self.stats_, self.config.n_candidates)
+
+    # ---- scoring -----------------------------------------------------
+    def score_with_confidence(self, batch: HistoryBatch) -> tuple[np.ndarray, np.ndarray]:
+        """((n, n_items) scores, (n, n_items) member agreement in (0, 1] on candidates, 0 elsewhere)."""
+        scores = self.score(batch)
+        if len(batch) == 0:
+            return scores, np.zeros_like(scores)
+        pool = self._pool(batch, batch.to_csr(self.n_items_))
+        return scores, pool.cands.to_dense(pool.confidence().astype(np.float32), fill=0.0)
+
+    def _score(self, batch: HistoryBatch) -> np.ndarray:
+        assert self.combiner_ is not None
+        n, m = len(batch), int(self.n_items_)
+        if n == 0:
+            return np.zeros((0, m), np.float32)
+        pool = self._pool(batch, batch.to_csr(m))
+        values = apply_combiner(self.combiner_, pool, self.config.threads)
+        rows = pool.cands.rows
+        low = np.full(n, np.inf)
+        np.minimum.at(low, rows, values)
+        low = np.where(np.isfinite(low), low, 0.0) - 1.0
+        out = np.repeat(low[:, None], m, axis=1).astype(np.float32)
+        out[rows, pool.cands.items] = values
+        return out
+
+    # ---- persistence -------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        assert self.stats_ is not None and self.combiner_ is not None
+        out: dict[str, Any] = {}
+        for j, member in enumerate(self.members_):
+            out.update({f"m{j}__{k}": v for k, v in member.state().items()})
+        out.update(self.stats_.state())
+        comb = self.combiner_
+        out["comb__meta"] = np.asarray(json.dumps({k: v for k, v in comb.items()
+                                                   if k not in _ARRAYS and k != "model_text"}))
+        if "model_text" in comb:
+            out["comb__model_text"] = np.asarray(comb["model_text"])
+        for key in _ARRAYS:
+            if key in comb:
+                out[f"comb__{key}"] = np.asarray(comb[key], np.float64)
+        return out
+
+    def _load_state(self, arrays: dict[str, Any]) -> None:
+        n_items = int(np.asarray(arrays["stats__pop"]).shape[0])
+        self.members_ = []
+        for j, spec in enumerate(self.config.members):
+            prefix = f"m{j}__"
+            sub = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+            self.members_.append(create(spec.name, dict(spec.config)).load_state(sub, n_items))
+        self.stats_ = ItemStats.from_state(arrays)
+        comb: dict[str, Any] = json.loads(str(arrays["comb__meta"]))
+        if "comb__model_text" in arrays:
+            comb["model_text"] = str(arrays["comb__model_text"])
+        for key in _ARRAYS:
+            if f"comb__{key}" in arrays:
+                comb[key] = np.asarray(arrays[f"comb__{key}"])
+        self.combiner_ = comb

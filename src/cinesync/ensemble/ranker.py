@@ -1,0 +1,120 @@
+"""LightGBM LambdaRank over candidate features, trained on VALIDATION labels only.
+
+Queries (users) with at least one target among their candidates are split user-wise into a
+fitting part and a held-out part; every setting in ``RANKER_GRID`` trains with early stopping
+on held-out ndcg@10, the best setting (by held-out ndcg) is refitted on all those queries for
+its best number of rounds. The model is kept as LightGBM's text format (no pickle).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from cinesync.ensemble.candidates import Candidates
+from cinesync.errors import DataError
+
+log = logging.getLogger(__name__)
+
+RANKER_GRID: tuple[dict[str, Any], ...] = (
+    {"num_leaves": 15, "min_data_in_leaf": 50, "learning_rate": 0.05},
+    {"num_leaves": 31, "min_data_in_leaf": 20, "learning_rate": 0.05},
+    {"num_leaves": 63, "min_data_in_leaf": 100, "learning_rate": 0.03},
+)
+
+
+@dataclass
+class RankerFit:
+    """The fitted booster as text plus what was chosen on the held-out validation users."""
+
+    model_text: str
+    params: dict[str, Any]
+    rounds: int
+    holdout_ndcg: float
+    trials: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _base_params(seed: int, threads: int) -> dict[str, Any]:
+    return {"objective": "lambdarank", "metric": "ndcg", "eval_at": [10], "lambdarank_truncation_level": 30,
+            "feature_fraction": 0.9, "bagging_fraction": 0.9, "bagging_freq": 1, "lambda_l2": 1.0,
+            "seed": seed, "deterministic": True, "force_row_wise": True, "num_threads": threads, "verbose": -1}
+
+
+def _subset(X: np.ndarray, y: np.ndarray, cands: Candidates, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                                                         np.ndarray]:
+    """Feature rows, labels and group sizes of the given queries (in the given order)."""
+    sizes = cands.sizes[rows]
+    src = np.repeat(cands.indptr[rows], sizes) + (np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes))
+    return X[src], y[src], sizes
+
+
+def split_queries(cands: Candidates, labels: np.ndarray, seed: int = 0,
+                  holdout_frac: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+    """User-level split of the validation queries that have a target among their candidates.
+
+    Returns (fit rows, held-out rows), both sorted query indices.
+    """
+    pos = np.bincount(cands.rows, weights=labels, minlength=len(cands))
+    useful = np.flatnonzero(pos > 0)
+    if len(useful) < 4:
+        raise DataError(f"ranker: only {len(useful)} validation queries have a target among their candidates; "
+                        "need at least 4")
+    perm = np.random.default_rng(seed).permutation(useful)
+    n_hold = max(1, int(round(holdout_frac * len(perm))))
+    return np.sort(perm[n_hold:]), np.sort(perm[:n_hold])
+
+
+def fit_ranker(X: np.ndarray, labels: np.ndarray, cands: Candidates, seed: int = 0, threads: int = 1,
+               holdout_frac: float = 0.2, max_rounds: int = 600, grid: tuple[dict, ...] = RANKER_GRID,
+               names: list[str] | None = None, base_score: np.ndarray | None = None,
+               queries: tuple[np.ndarray, np.ndarray] | None = None) -> RankerFit:
+    """Train the LambdaRank model on (nnz, f) features ``X`` and (nnz,) 0/1 validation ``labels``.
+
+    base_score: (nnz,) optional starting score (e.g. a tuned fusion); the trees learn a correction
+    on top of it, and ``predict`` must be given the same base. queries: (fit rows, held-out rows)
+    from ``split_queries`` (made here when not given).
+    """
+    import lightgbm as lgb
+
+    if X.shape[0] != len(labels) or X.shape[0] != cands.indptr[-1]:
+        raise DataError(f"ranker: {X.shape[0]} feature rows, {len(labels)} labels, {cands.indptr[-1]} candidates")
+    fit_rows, hold = queries if queries is not None else split_queries(cands, labels, seed, holdout_frac)
+    useful = np.sort(np.concatenate([fit_rows, hold]))
+    init = np.zeros(len(labels)) if base_score is None else np.asarray(base_score, np.float64)
+    Xf, yf, gf = _subset(X, labels, cands, fit_rows)
+    Xh, yh, gh = _subset(X, labels, cands, hold)
+    bf, bh, ba = (_subset(init[:, None], labels, cands, r)[0].ravel() for r in (fit_rows, hold, useful))
+    base = _base_params(seed, threads)
+    trials, best = [], None
+    for setting in grid:
+        params = {**base, **setting}
+        dtrain = lgb.Dataset(Xf, yf, group=gf, init_score=bf, feature_name=names or "auto", free_raw_data=False)
+        dvalid = lgb.Dataset(Xh, yh, group=gh, init_score=bh, reference=dtrain)
+        booster = lgb.train(params, dtrain, num_boost_round=max_rounds, valid_sets=[dvalid],
+                            callbacks=[lgb.early_stopping(50, verbose=False)])
+        score = float(booster.best_score["valid_0"]["ndcg@10"])
+        rounds = max(1, int(booster.best_iteration))
+        trials.append({**setting, "rounds": rounds, "holdout_ndcg@10": score})
+        log.info("ranker %s: held-out ndcg@10=%.4f at %d rounds", setting, score, rounds)
+        if best is None or score > best[0]:
+            best = (score, setting, rounds)
+    assert best is not None
+    score, setting, rounds = best
+    Xa, ya, ga = _subset(X, labels, cands, useful)
+    final = lgb.train({**base, **setting}, lgb.Dataset(Xa, ya, group=ga, init_score=ba, feature_name=names or "auto"),
+                      num_boost_round=rounds)
+    return RankerFit(final.model_to_string(), dict(setting), rounds, score, trials)
+
+
+def predict(model_text: str, X: np.ndarray, threads: int = 1, base_score: np.ndarray | None = None) -> np.ndarray:
+    """(nnz,) ranker scores of (nnz, f) features (plus the same ``base_score`` used in training)."""
+    import lightgbm as lgb
+
+    if X.shape[0] == 0:
+        return np.zeros(0)
+    booster = lgb.Booster(model_str=model_text)
+    out = np.asarray(booster.predict(X, num_threads=threads), np.float64)
+    return out if base_score is None else out + base_score
