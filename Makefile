@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= results
 
-.PHONY: run leaderboard results options test test-slow test-all lint benchmark bench-serve bench-train clean
+.PHONY: run leaderboard results results-extended options test test-slow test-all lint benchmark bench-serve bench-train clean
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "CineSync needs Python >= 3.11"'
@@ -39,6 +39,19 @@ results: $(BIN)/.installed
 	    --set bert4rec.epochs=40 --k 10,20 --json $(OUT)/neural-loo.json --report $(OUT)/neural-loo --train-log $(OUT)/train-logs-loo
 	$(BIN)/cinesync evaluate --protocol recbole-8-1-1 --models $(NEURAL_RB) --no-tune-models ncf \
 	    --k 10,20 --json $(OUT)/neural-recbole.json --report $(OUT)/neural-recbole --train-log $(OUT)/train-logs-recbole
+
+## Content, cold start, movie <-> TV, the ensemble and the two-tower fusion ablation (README section
+## "Content, cold start, cross-domain and the ensemble"); TMDB overviews from $(TMDB).
+TMDB ?= ../shared/data/tmdb-5000/tmdb_5000_movies.csv.zip
+results-extended: $(BIN)/.installed
+	@mkdir -p $(OUT)
+	$(BIN)/cinesync coldstart --tmdb-path $(TMDB) --json $(OUT)/coldstart.json
+	$(BIN)/cinesync crossdomain --json $(OUT)/crossdomain.json
+	$(BIN)/cinesync ensemble --protocol loo --members ease,rp3beta,itemknn,als,sasrec --set sasrec.epochs=15 \
+	    --json $(OUT)/ensemble-loo.json
+	$(BIN)/cinesync ensemble --protocol recbole-8-1-1 --members ease,rp3beta,itemknn,als,multvae,twotower \
+	    --json $(OUT)/ensemble-recbole.json
+	$(BIN)/cinesync ablation-fusion --tmdb-path $(TMDB) --seeds 0,1,2 --epochs 20 --json $(OUT)/fusion.json
 
 ## Training options (contrastive, multi-task, label smoothing, hard negatives, sampled softmax) of
 ## SASRec (loo, 8 epochs each) and the two-tower model (recbole-8-1-1) against their base recipes.
