@@ -146,5 +146,6 @@ def test_model_sets():
     assert "ease" in classical and "pop" in classical and "sasrec" not in classical
     neural = {"sasrec", "bert4rec", "twotower", "multvae", "lightgcn", "ncf"}
     assert set(_parse_models("neural")) == neural
-    assert set(_parse_models("all")) == set(classical) | neural
+    assert set(_parse_models("all")) == set(classical) | neural | {"content", "hybrid"}
+    assert set(_parse_models("crossdomain")) == {"emcdr"} and set(_parse_models("ensemble")) == {"ensemble"}
     assert _parse_models("EASE, pop") == ["ease", "pop"]
