@@ -109,3 +109,26 @@ def test_engine_builds_from_served_model(planted_store: sessionmaker[Session], t
     assert len(recs) == 10 and not {r.item_id for r in recs} & set(state.history)
     unseen_own = {f"i{i}" for i in range(0, 60, 4)} - set(state.history)  # u0 is in cluster 0: i0, i4, ...
     assert len({r.item_id for r in recs} & unseen_own) >= min(5, len(unseen_own))
+
+
+def test_ensemble_served_with_a_ranker_fitted_on_held_out_newest_items(
+        planted_store: sessionmaker[Session], tmp_path: Path) -> None:
+    """A model that needs validation labels (the ensemble's ranker) gets each user's newest item
+    held out, so the served artifact holds a fitted LightGBM ranker, not the no-validation fallback."""
+    cfg = {"members": [{"name": "ease", "config": {"l2": 50.0}}, {"name": "itemknn"}], "combiner": "ranker",
+           "max_rounds": 20}
+    mv = train_from_store(planted_store, tmp_path, "ensemble", cfg, evaluate=False, progress=False)
+    with planted_store() as s:
+        model, items, _ = load_served_model(s)
+    assert model.name == "ensemble" and model.combiner_["kind"] == "ranker" and "model_text" in model.combiner_
+    assert mv.info["n_items"] == len(items)
+
+
+def test_newest_item_holdout_keeps_the_item_index() -> None:
+    from cinesync.serving.lifecycle import newest_item_holdout
+
+    data = planted(n_users=30, n_items=20, per_user=5)
+    train, valid = newest_item_holdout(data)
+    assert train.n_items == data.n_items and len(train) == len(data) - valid.targets.nnz
+    assert valid.targets.shape == (len(valid.history), data.n_items)
+    assert valid.targets.multiply(valid.exclude).nnz == 0  # a target is never in its own history

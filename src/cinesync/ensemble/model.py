@@ -66,6 +66,7 @@ class Ensemble(Recommender):
     config_class = EnsembleConfig
     tune_grid: ClassVar[dict[str, list]] = {}
     family: ClassVar[str] = "ensemble"
+    needs_validation: ClassVar[bool] = True
 
     def __init__(self, config: Any = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)

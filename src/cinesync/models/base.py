@@ -73,6 +73,9 @@ class Recommender(ABC):
     uses_ratings: ClassVar[bool] = False
     #: the group ``cinesync evaluate --models GROUP`` selects it by (see ``FAMILIES``)
     family: ClassVar[str] = "classical"
+    #: True when ``fit`` learns something from ``ctx.valid`` that it cannot learn without it (a
+    #: combiner fitted on held-out labels); the service then holds out each user's newest item
+    needs_validation: ClassVar[bool] = False
 
     def __init__(self, config: ModelConfig | dict[str, Any] | None = None, **overrides: Any) -> None:
         if isinstance(config, ModelConfig):

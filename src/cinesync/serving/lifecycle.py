@@ -13,13 +13,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from cinesync.artifacts import load_model, save_model
 from cinesync.data.dataset import Interactions
 from cinesync.data.ids import IdIndex
+from cinesync.data.splits import leave_last_out
 from cinesync.errors import CineSyncError, DataError
-from cinesync.models.base import FitContext, Recommender
+from cinesync.models.base import FitContext, Recommender, ValidationData
 from cinesync.models.registry import model_class
 from cinesync.store import versions
 from cinesync.store.schema import ModelVersion
@@ -89,9 +91,13 @@ def train_from_store(session_factory: sessionmaker[Session], home: Path, model_n
                  " ".join(f"{k}={v:.4f}" for k, v in metrics.items()) or "(no metrics)", eval_s)
 
     t0 = time.perf_counter()
-    model: Recommender = cls(cfg).fit(data, FitContext(progress=progress))
+    ctx, fit_data = FitContext(progress=progress), data
+    if cls.needs_validation:
+        fit_data, ctx.valid = newest_item_holdout(data)
+        log.info("train %s: newest item of %d users held out for the combiner", name, len(ctx.valid.history))
+    model: Recommender = cls(cfg).fit(fit_data, ctx)
     fit_s = time.perf_counter() - t0
-    log.info("train %s: fitted on the whole snapshot in %.1fs", name, fit_s)
+    log.info("train %s: fitted on the snapshot in %.1fs", name, fit_s)
 
     with session_factory() as s:
         version = versions.next_version(s, name)
@@ -112,6 +118,17 @@ def train_from_store(session_factory: sessionmaker[Session], home: Path, model_n
         s.expunge(mv)  # stays readable after the commit, whatever the factory's expire_on_commit
     log.info("train %s: registered %s (id %d) in %.1fs total", name, mv.label, mv.id, time.perf_counter() - t_start)
     return mv
+
+
+def newest_item_holdout(data: Interactions) -> tuple[Interactions, ValidationData]:
+    """(train, validation): each user's newest interaction (users with >= 2) becomes a held-out
+    target; history and exclusion are the user's other interactions. Same item index as ``data``."""
+    split = leave_last_out(data, n_valid=0, n_test=1)
+    users = np.flatnonzero(split.test.user_counts() > 0).astype(np.int32)
+    if len(users) == 0:
+        raise DataError("no user has two or more interactions: nothing to hold out for the combiner")
+    valid = ValidationData(split.train.histories(users), split.test.csr()[users], split.train.csr()[users])
+    return split.train, valid
 
 
 def load_served_model(session: Session) -> tuple[Recommender, IdIndex, ModelVersion] | None:
