@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
 import pydantic
@@ -34,7 +34,7 @@ import pydantic
 from cinesync.data.dataset import Interactions
 from cinesync.data.history import HistoryBatch
 from cinesync.models.base import FitContext
-from cinesync.models.neural.common import NeuralConfig, TorchRecommender, module_device
+from cinesync.models.neural.common import NeuralConfig, TorchRecommender, module_device, svd_item_vectors
 from cinesync.models.registry import register
 
 if TYPE_CHECKING:
@@ -65,6 +65,9 @@ class BERT4RecConfig(NeuralConfig):
     #: batch users of similar history length and drop all-padding columns (the same
     #: per-sequence outputs, as positions count from the right; ~2x faster on MovieLens)
     bucket: bool = True
+    #: "svd": item embeddings (tied with the output layer) start from the training matrix's SVD
+    #: (bundled loo validation NDCG@10 after 40 epochs: 0.0385 vs 0.0246 from random; 0.0476 after 100)
+    item_init: Literal["random", "svd"] = "svd"
     epochs: int = pydantic.Field(200, ge=1)
     patience: int | None = pydantic.Field(20, ge=1)
     batch_size: int = pydantic.Field(64, ge=1)
@@ -178,6 +181,16 @@ class BERT4Rec(TorchRecommender):
 
     def _build(self, dims: dict[str, int]) -> nn.Module:
         return module_class()(dims["n_items"], self.config)
+
+    def _init_module(self, module: nn.Module, train: Interactions) -> None:
+        if self.config.item_init != "svd":
+            return
+        import torch
+
+        v = svd_item_vectors(train, self.config.hidden)
+        if v is not None:
+            with torch.no_grad():
+                module.item_emb.weight[: train.n_items, : v.shape[1]] = torch.from_numpy(v)
 
     def _fit(self, train_data: Interactions, ctx: FitContext) -> None:
         super()._fit(train_data, ctx)

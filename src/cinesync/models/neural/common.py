@@ -196,3 +196,20 @@ class TorchRecommender(Recommender):
         module.load_state_dict(weights)
         self.module_ = module.eval()
         self._load_extra(arrays)
+
+
+def svd_item_vectors(train: Interactions, dim: int) -> np.ndarray | None:
+    """(n_items, k <= dim) float32 item vectors from the truncated SVD of the binary training matrix:
+    top right singular vectors scaled by sqrt(singular value), rescaled to std ``dim ** -0.5``
+    (the spread of a random embedding init). None when the matrix is too small for one factor.
+    Starting item embeddings here lets a sequence model learn what to pool from epoch one."""
+    from scipy.sparse.linalg import svds
+
+    x = train.csr().astype(np.float64)
+    k = min(dim, min(x.shape) - 1)
+    if k < 1:
+        return None
+    _, s, vt = svds(x, k=k, random_state=0)
+    v = (vt.T * np.sqrt(s)).astype(np.float32)
+    v *= (dim ** -0.5) / max(float(v.std()), 1e-12)
+    return v

@@ -34,7 +34,7 @@ from cinesync.data.dataset import Interactions
 from cinesync.data.history import HistoryBatch
 from cinesync.models.neural import seqdata
 from cinesync.models.neural.blocks import block_classes
-from cinesync.models.neural.common import NeuralConfig, TorchRecommender, module_device
+from cinesync.models.neural.common import NeuralConfig, TorchRecommender, module_device, svd_item_vectors
 from cinesync.models.registry import register
 
 if TYPE_CHECKING:
@@ -140,22 +140,15 @@ class SASRec(TorchRecommender):
         return module_class()(dims["n_items"], dims.get("n_genres", 0), self.config)
 
     def _init_module(self, module: nn.Module, train: Interactions) -> None:
-        """``item_init="svd"``: item vectors = top right singular vectors of the binary training matrix,
-        scaled by sqrt(singular value) and rescaled to the random initialisation's spread."""
+        """``item_init="svd"``: item vectors start from ``svd_item_vectors`` of the training matrix."""
         if self.config.item_init != "svd":
             return
         import torch
-        from scipy.sparse.linalg import svds
 
-        x = train.csr().astype(np.float64)
-        k = min(self.config.hidden, min(x.shape) - 1)
-        if k < 1:
-            return
-        _, s, vt = svds(x, k=k, random_state=0)
-        v = (vt.T * np.sqrt(s)).astype(np.float32)  # (n_items, k)
-        v *= (self.config.hidden ** -0.5) / max(float(v.std()), 1e-12)
-        with torch.no_grad():
-            module.item_emb.weight[: train.n_items, :k] = torch.from_numpy(v)
+        v = svd_item_vectors(train, self.config.hidden)
+        if v is not None:
+            with torch.no_grad():
+                module.item_emb.weight[: train.n_items, : v.shape[1]] = torch.from_numpy(v)
 
     def _batches(self, train: Interactions, device: torch.device) -> Callable[[np.random.Generator], list]:
         import torch
