@@ -36,7 +36,7 @@ NEURAL_RB ?= multvae,lightgcn,twotower,ncf,ease,als,itemknn,pop
 results: $(BIN)/.installed
 	@mkdir -p $(OUT)
 	$(BIN)/cinesync evaluate --protocol loo --models $(NEURAL_LOO) --no-tune-models sasrec,bert4rec,twotower,lightgcn,ncf \
-	    --set bert4rec.epochs=40 --k 10,20 --json $(OUT)/neural-loo.json --report $(OUT)/neural-loo --train-log $(OUT)/train-logs-loo
+	    --k 10,20 --json $(OUT)/neural-loo.json --report $(OUT)/neural-loo --train-log $(OUT)/train-logs-loo
 	$(BIN)/cinesync evaluate --protocol recbole-8-1-1 --models $(NEURAL_RB) --no-tune-models ncf \
 	    --k 10,20 --json $(OUT)/neural-recbole.json --report $(OUT)/neural-recbole --train-log $(OUT)/train-logs-recbole
 
