@@ -127,17 +127,22 @@ def transition_matrix(history: HistoryBatch, n_items: int, window: int = WINDOW)
     return sp.csr_matrix(sp.diags(1.0 / np.maximum(total, 1e-9)) @ t, dtype=np.float32)
 
 
+def recent_item(history: HistoryBatch, j: int) -> tuple[np.ndarray, np.ndarray]:
+    """((n,) bool: the query has a j-th most recent item, (n,) int64: that item, 0 where it has none)."""
+    has = history.lengths > j
+    last = np.zeros(len(history), np.int64)
+    last[has] = history.items[history.indptr[1:][has] - 1 - j]
+    return has, last
+
+
 def transition_scores(history: HistoryBatch, cands: Candidates, stats: ItemStats) -> np.ndarray:
     """(nnz, N_LAST) probability that the candidate follows each of the query's last items (0 = none)."""
     rows, items = cands.rows, cands.items
     out = np.zeros((len(rows), N_LAST))
-    lens = history.lengths
     for j in range(N_LAST):
-        has = lens > j
+        has, last = recent_item(history, j)
         if not has.any():
             break
-        last = np.zeros(len(history), np.int64)
-        last[has] = history.items[history.indptr[1:][has] - 1 - j]
         vals = np.asarray(stats.transitions[last[rows], items]).ravel()
         out[:, j] = np.where(has[rows], vals, 0.0)
     return out
@@ -147,13 +152,10 @@ def recent_similarity(history: HistoryBatch, cands: Candidates, stats: ItemStats
     """(nnz, N_LAST) cosine co-occurrence (train users) of each candidate with the query's last items (0 = none)."""
     rows, items = cands.rows, cands.items
     out = np.zeros((len(rows), N_LAST))
-    lens = history.lengths
     for j in range(N_LAST):
-        has = lens > j
+        has, last = recent_item(history, j)
         if not has.any():
             break
-        last = np.zeros(len(history), np.int64)
-        last[has] = history.items[history.indptr[1:][has] - 1 - j]
         co = stats.item_users[last] @ stats.item_users.T  # (n, n_items) co-occurrence counts
         vals = np.asarray(co[rows, items]).ravel()
         norm = np.sqrt(np.maximum(stats.pop[last][rows] * stats.pop[items], 1.0))

@@ -34,7 +34,7 @@ import pydantic
 from cinesync.data.dataset import Interactions
 from cinesync.data.history import HistoryBatch
 from cinesync.models.base import FitContext
-from cinesync.models.neural.common import NeuralConfig, TorchRecommender, module_device, svd_item_vectors
+from cinesync.models.neural.common import NeuralConfig, TorchRecommender, init_items_from_svd, module_device
 from cinesync.models.registry import register
 
 if TYPE_CHECKING:
@@ -187,12 +187,7 @@ class BERT4Rec(TorchRecommender):
     def _init_module(self, module: nn.Module, train: Interactions) -> None:
         if self.config.item_init != "svd":
             return
-        import torch
-
-        v = svd_item_vectors(train, self.config.hidden)
-        if v is not None:
-            with torch.no_grad():
-                module.item_emb.weight[: train.n_items, : v.shape[1]] = torch.from_numpy(v)
+        init_items_from_svd(module.item_emb.weight, train, self.config.hidden)
 
     def _fit(self, train_data: Interactions, ctx: FitContext) -> None:
         super()._fit(train_data, ctx)

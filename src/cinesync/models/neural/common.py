@@ -213,3 +213,14 @@ def svd_item_vectors(train: Interactions, dim: int) -> np.ndarray | None:
     v = (vt.T * np.sqrt(s)).astype(np.float32)
     v *= (dim ** -0.5) / max(float(v.std()), 1e-12)
     return v
+
+
+def init_items_from_svd(weight: Any, train: Interactions, dim: int) -> None:
+    """Overwrite rows 0..n_items-1 (first k columns) of an item embedding ``weight`` in place with
+    ``svd_item_vectors(train, dim)``; no-op when the matrix is too small for one factor."""
+    import torch
+
+    v = svd_item_vectors(train, dim)
+    if v is not None:
+        with torch.no_grad():
+            weight[: train.n_items, : v.shape[1]] = torch.from_numpy(v)

@@ -34,7 +34,7 @@ from cinesync.data.dataset import Interactions
 from cinesync.data.history import HistoryBatch
 from cinesync.models.neural import seqdata
 from cinesync.models.neural.blocks import block_classes
-from cinesync.models.neural.common import NeuralConfig, TorchRecommender, module_device, svd_item_vectors
+from cinesync.models.neural.common import NeuralConfig, TorchRecommender, init_items_from_svd, module_device
 from cinesync.models.registry import register
 
 if TYPE_CHECKING:
@@ -143,12 +143,7 @@ class SASRec(TorchRecommender):
         """``item_init="svd"``: item vectors start from ``svd_item_vectors`` of the training matrix."""
         if self.config.item_init != "svd":
             return
-        import torch
-
-        v = svd_item_vectors(train, self.config.hidden)
-        if v is not None:
-            with torch.no_grad():
-                module.item_emb.weight[: train.n_items, : v.shape[1]] = torch.from_numpy(v)
+        init_items_from_svd(module.item_emb.weight, train, self.config.hidden)
 
     def _batches(self, train: Interactions, device: torch.device) -> Callable[[np.random.Generator], list]:
         import torch
