@@ -18,7 +18,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cinesync.errors import CineSyncError, ConfigError
+from cinesync.cli_errors import expected_errors
+from cinesync.errors import ConfigError
 
 console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
@@ -79,11 +80,8 @@ def _load(dataset: str, path: str | None, tmdb_path: str | None) -> Any:
 
 
 def _run(fn: Any) -> Any:
-    try:
+    with expected_errors():
         return fn()
-    except CineSyncError as e:
-        err_console.print(f"[red]error:[/red] {e}", highlight=False)
-        raise typer.Exit(2) from None
 
 
 def embed(dataset: DatasetOpt = "ml-latest-small", path: PathOpt = None, tmdb_path: TmdbOpt = None,

@@ -17,7 +17,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from cinesync.errors import CineSyncError
+from cinesync.cli_errors import expected_errors
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def crossdomain(
     from cinesync.crossdomain.protocol import PROTOCOLS, make_split
 
     _setup_logging(verbose)
-    try:
+    with expected_errors():
         names = [p.strip() for p in protocols.split(",") if p.strip()]
         bad = [p for p in names if p not in PROTOCOLS]
         if bad or not names:
@@ -138,12 +138,6 @@ def crossdomain(
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(out, indent=2, default=float))
         console.print(f"wrote {json_out} ({out['seconds']:.0f} s)")
-    except CineSyncError as e:
-        err_console.print(f"[red]error:[/red] {e}", highlight=False)
-        raise typer.Exit(2) from None
-    except FileNotFoundError as e:
-        err_console.print(f"[red]error:[/red] file not found: {e.filename or e}", highlight=False)
-        raise typer.Exit(2) from None
 
 
 def install(app: typer.Typer) -> None:

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cinesync.errors import CineSyncError
+from cinesync.cli_errors import expected_errors
 
 console = Console(soft_wrap=True, width=200)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -106,7 +106,7 @@ def install(app: typer.Typer) -> None:
                             datefmt="[%X]", handlers=[RichHandler(console=err_console, show_path=False)], force=True)
         if min(candidates, threads, max_rounds) <= 0:
             raise typer.BadParameter("--candidates, --threads and --max-rounds must be positive")
-        try:
+        with expected_errors():
             from cinesync.data.loaders import load_dataset
             from cinesync.ensemble.experiment import run_ensemble
             from cinesync.eval.protocols import make_split
@@ -115,9 +115,6 @@ def install(app: typer.Typer) -> None:
             split = make_split(protocol, load_dataset(dataset, path), seed=seed)
             cache = None if no_cache else (cache_dir or str(DEFAULT_CACHE))
             result = run_ensemble(split, specs, candidates, seed, threads, cache, tune, max_rounds=max_rounds)
-        except CineSyncError as e:
-            err_console.print(f"[red]error:[/red] {e}", highlight=False)
-            raise typer.Exit(2) from None
         _print(result)
         if json_out:
             Path(json_out).parent.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cinesync.errors import CineSyncError
+from cinesync.cli_errors import expected_errors
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -33,19 +33,6 @@ DbOpt = Annotated[str | None, typer.Option("--database-url", help="SQLAlchemy UR
                   "postgresql://user@host/db (default: $CINESYNC_DATABASE_URL or sqlite:///HOME/cinesync.db).")]
 ProgressOpt = Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")]
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Expected failures -> one 'error:' line on stderr and exit code 2 (never a traceback)."""
-    try:
-        yield
-    except CineSyncError as e:
-        err_console.print(f"[red]error:[/red] {e}", highlight=False)
-        raise typer.Exit(2) from None
-    except FileNotFoundError as e:
-        err_console.print(f"[red]error:[/red] file not found: {e.filename or e}", highlight=False)
-        raise typer.Exit(2) from None
 
 
 def _logging(verbose: bool) -> None:
@@ -109,7 +96,7 @@ def import_cmd(
     home: HomeOpt = None, database_url: DbOpt = None, progress: ProgressOpt = True, verbose: VerboseOpt = False,
 ) -> None:
     """Import a data set's users, catalogue and ratings into the store (idempotent)."""
-    with _errors():
+    with expected_errors():
         _logging(verbose)
         from cinesync.data.loaders import load_dataset
         from cinesync.store.importer import import_dataset
@@ -128,7 +115,7 @@ def availability_import(
     home: HomeOpt = None, database_url: DbOpt = None, verbose: VerboseOpt = False,
 ) -> None:
     """Import streaming availability (which provider offers an item in which region)."""
-    with _errors():
+    with expected_errors():
         _logging(verbose)
         from cinesync.store.importer import import_availability
 
@@ -147,7 +134,7 @@ def train(
     home: HomeOpt = None, database_url: DbOpt = None, progress: ProgressOpt = True, verbose: VerboseOpt = False,
 ) -> None:
     """Train a model on everything in the store, save it as a new version (served if it is the first)."""
-    with _errors():
+    with expected_errors():
         _logging(verbose)
         from cinesync.serving.lifecycle import train_from_store
         from cinesync.store.versions import promoted_version
@@ -166,7 +153,7 @@ def train(
 
 def models_list(home: HomeOpt = None, database_url: DbOpt = None) -> None:
     """Trained model versions; * marks the one being served."""
-    with _errors():
+    with expected_errors():
         from cinesync.store.versions import list_versions, promoted_version
 
         with _store(home, database_url) as (_, factory), factory() as s:
@@ -190,7 +177,7 @@ def models_promote(
     home: HomeOpt = None, database_url: DbOpt = None,
 ) -> None:
     """Serve this model version from now on."""
-    with _errors():
+    with expected_errors():
         from cinesync.store.versions import promote
 
         with _store(home, database_url) as (_, factory), factory.begin() as s:
@@ -201,7 +188,7 @@ def models_promote(
 
 def models_rollback(home: HomeOpt = None, database_url: DbOpt = None) -> None:
     """Serve the version that was served before the current one."""
-    with _errors():
+    with expected_errors():
         from cinesync.store.versions import rollback
 
         with _store(home, database_url) as (_, factory), factory.begin() as s:
@@ -220,7 +207,7 @@ def user_create(
     home: HomeOpt = None, database_url: DbOpt = None,
 ) -> None:
     """Create a user and print their id and API token (shown only once)."""
-    with _errors():
+    with expected_errors():
         from cinesync.store.repo import create_user
 
         with _store(home, database_url) as (_, factory), factory.begin() as s:
