@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import numpy as np
 from tqdm.auto import tqdm
 
+from cinesync.data.arrays import unit_rows
 from cinesync.data.dataset import ItemCatalog
 from cinesync.errors import ConfigError
 
@@ -163,13 +164,6 @@ def cache_file(model_path: str | os.PathLike | None = None, cache_dir: str | os.
     """Where the vectors of ``model_path`` are cached."""
     root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     return root / model_identity(resolve_model_path(model_path)) / CACHE_FILE
-
-
-def unit_rows(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit L2 norm (zero rows stay zero), float32."""
-    x = np.asarray(x, np.float32)
-    norm = np.linalg.norm(x, axis=1, keepdims=True)
-    return np.divide(x, norm, out=np.zeros_like(x), where=norm > 0)
 
 
 def _encode(encoder: Encoder, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:

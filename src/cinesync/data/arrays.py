@@ -18,3 +18,10 @@ def unique_int(a: np.ndarray) -> np.ndarray:
     keep[0] = True
     np.not_equal(a[1:], a[:-1], out=keep[1:])
     return a[keep]
+
+
+def unit_rows(m: np.ndarray) -> np.ndarray:
+    """Rows of ``m`` (n, d) scaled to unit L2 norm (all-zero rows stay zero), float32."""
+    m = np.asarray(m, np.float32)
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    return np.divide(m, norms, out=np.zeros_like(m), where=norms > 0)

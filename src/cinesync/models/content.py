@@ -31,8 +31,9 @@ import numpy as np
 import pydantic
 import scipy.sparse as sp
 
-from cinesync.content.embeddings import FIELDS, encode_texts, item_texts, unit_rows
+from cinesync.content.embeddings import FIELDS, encode_texts, item_texts
 from cinesync.content.similar import similar_items
+from cinesync.data.arrays import unit_rows
 from cinesync.data.dataset import Interactions
 from cinesync.data.history import HistoryBatch
 from cinesync.errors import ConfigError, NotFittedError

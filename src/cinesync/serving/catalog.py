@@ -13,16 +13,10 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from cinesync.data.arrays import unit_rows
 from cinesync.data.dataset import Interactions
 
 log = logging.getLogger(__name__)
-
-
-def unit_rows(m: np.ndarray) -> np.ndarray:
-    """Rows of ``m`` (n, d) scaled to unit L2 norm (all-zero rows stay zero), float32."""
-    m = np.asarray(m, np.float32)
-    norms = np.linalg.norm(m, axis=1, keepdims=True)
-    return np.divide(m, norms, out=np.zeros_like(m), where=norms > 0)
 
 
 class CatalogArrays:

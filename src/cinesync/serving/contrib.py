@@ -25,9 +25,9 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import scipy.sparse as sp
 
+from cinesync.data.arrays import unit_rows
 from cinesync.data.history import HistoryBatch
 from cinesync.models.base import Recommender
-from cinesync.serving.catalog import unit_rows
 
 log = logging.getLogger(__name__)
 

@@ -22,13 +22,14 @@ from typing import Literal
 import numpy as np
 
 from cinesync.crossdomain.mix import mix_select, mix_topk
+from cinesync.data.arrays import unit_rows
 from cinesync.data.dataset import Interactions
 from cinesync.data.history import HistoryBatch
 from cinesync.errors import ConfigError
 from cinesync.models.base import Recommender
 from cinesync.ranking import mask_items, topk
 from cinesync.serving import discovery, group
-from cinesync.serving.catalog import CatalogArrays, unit_rows
+from cinesync.serving.catalog import CatalogArrays
 from cinesync.serving.context import ContextRules, resolve, standardise
 from cinesync.serving.contrib import LeaveOneOutSource, contribution_source
 from cinesync.serving.diversity import mmr
