@@ -31,8 +31,8 @@ leaderboard: $(BIN)/.installed
 ## Results table of the neural models next to the classical ones: loo (sequential + general models) and
 ## recbole-8-1-1 (general models). Classical models and the fast neural ones are tuned on validation only;
 ## the slow neural ones keep their defaults (chosen on validation) to bound the run time on 2 cores.
-NEURAL_LOO ?= sasrec,bert4rec,twotower,multvae,lightgcn,ncf,ease,als,itemknn,pop
-NEURAL_RB ?= multvae,lightgcn,twotower,ncf,ease,als,itemknn,pop
+NEURAL_LOO ?= sasrec,bert4rec,twotower,multvae,lightgcn,ncf,seqrules,ease,als,itemknn,pop
+NEURAL_RB ?= multvae,lightgcn,twotower,ncf,seqrules,ease,als,itemknn,pop
 results: $(BIN)/.installed
 	@mkdir -p $(OUT)
 	$(BIN)/cinesync evaluate --protocol loo --models $(NEURAL_LOO) --no-tune-models sasrec,bert4rec,twotower,lightgcn,ncf \
@@ -47,10 +47,11 @@ results-extended: $(BIN)/.installed
 	@mkdir -p $(OUT)
 	$(BIN)/cinesync coldstart --tmdb-path $(TMDB) --json $(OUT)/coldstart.json
 	$(BIN)/cinesync crossdomain --json $(OUT)/crossdomain.json
-	$(BIN)/cinesync ensemble --protocol loo --members ease,rp3beta,itemknn,als,sasrec --set sasrec.epochs=15 \
-	    --json $(OUT)/ensemble-loo.json
-	$(BIN)/cinesync ensemble --protocol recbole-8-1-1 --members ease,rp3beta,itemknn,als,multvae,twotower \
+	$(BIN)/cinesync ensemble --protocol loo --members ease,rp3beta,itemknn,als,seqrules --json $(OUT)/ensemble-loo.json
+	$(BIN)/cinesync ensemble --protocol recbole-8-1-1 --members ease,rp3beta,itemknn,als,multvae,twotower,seqrules \
 	    --json $(OUT)/ensemble-recbole.json
+	$(BIN)/cinesync ensemble --protocol temporal --members ease,rp3beta,itemknn,als,seqrules \
+	    --json $(OUT)/ensemble-temporal.json
 	$(BIN)/cinesync ablation-fusion --tmdb-path $(TMDB) --seeds 0,1,2 --epochs 20 --json $(OUT)/fusion.json
 
 ## Training options (contrastive, multi-task, label smoothing, hard negatives, sampled softmax) of

@@ -62,10 +62,22 @@ def _print(result: dict[str, Any]) -> None:
         c = ranker["confidence"]
         console.print(f"member agreement (confidence) of the ranker's test top-10: hits {c['top10_hits']:.3f}, "
                       f"misses {c['top10_misses']:.3f}")
+    if ranker and "holdout_ndcg" in ranker.get("config", {}):
+        c = ranker["config"]
+        console.print(f"ranker chosen on held-out validation users: ndcg@10 {c['holdout_ndcg']:.4f} over candidates "
+                      f"(base scale {c.get('base_scale')}, context {'on' if c.get('context') else 'off'}, "
+                      f"{c.get('rounds')} rounds, {c.get('n_queries')} training queries); compare settings here, "
+                      "never on test")
     ab = result.get("context_ablation")
     if ab:
         console.print(f"context features (ranker with vs without): NDCG@10 {ab['ndcg@10_with']:.4f} vs "
                       f"{ab['ndcg@10_without']:.4f}, Wilcoxon p={ab['wilcoxon_p']:.2g}, n={ab['n']} users")
+    inner = result.get("inner_ablation")
+    if inner:
+        n_inner = sum(p["queries"] for p in result.get("inner_pools", []))
+        console.print(f"inner pools ({result['augment']}, {n_inner} inner queries): ranker NDCG@10 "
+                      f"{inner['ndcg@10_with']:.4f} with vs {inner['ndcg@10_without']:.4f} without, "
+                      f"Wilcoxon p={inner['wilcoxon_p']:.2g}")
     cr = result["candidate_recall"]
     console.print(f"candidate recall: valid {cr['valid']:.3f}, test {cr['test']:.3f} "
                   f"({cr['test_mean_size']:.0f} candidates per test user, {result['n_candidates']} per member); "
@@ -81,7 +93,7 @@ def install(app: typer.Typer) -> None:
         path: Annotated[str | None, typer.Option("--path", help="Local zip/folder/file for --dataset.")] = None,
         protocol: Annotated[str, typer.Option("--protocol", "-p", help="loo | recbole-8-1-1 | temporal.")] = "loo",
         members: Annotated[str, typer.Option("--members", "-m", help="Comma-separated member model names.")]
-        = "ease,rp3beta,itemknn,als",
+        = "ease,rp3beta,itemknn,als,seqrules",
         sets: Annotated[list[str] | None, typer.Option("--set", help="Member hyper-parameter MODEL.PARAM=VALUE "
                         "(repeatable; fixed params are not tuned).")] = None,
         candidates: Annotated[int, typer.Option("--candidates", "-n", help="Top-N per member in the candidate "
@@ -90,6 +102,10 @@ def install(app: typer.Typer) -> None:
         tune: Annotated[bool, typer.Option("--tune/--no-tune", help="Tune classical members on validation.")]
         = True,
         threads: Annotated[int, typer.Option("--threads", help="LightGBM threads.")] = 1,
+        augment: Annotated[str, typer.Option("--augment", help="Extra ranker training queries from an inner split "
+                           "of train: auto (mirrors the protocol) | last | random | none.")] = "auto",
+        base_scale: Annotated[float, typer.Option("--base-scale", help="Total weight of the tuned fusion the "
+                              "ranker's trees start from (0 = from zero).")] = 0.5,
         max_rounds: Annotated[int, typer.Option("--max-rounds", help="Ranker boosting-round cap (early stopping "
                               "on held-out validation users decides below it).")] = 600,
         cache_dir: Annotated[str | None, typer.Option("--cache-dir", help="Member score cache (default "
@@ -106,6 +122,12 @@ def install(app: typer.Typer) -> None:
                             datefmt="[%X]", handlers=[RichHandler(console=err_console, show_path=False)], force=True)
         if min(candidates, threads, max_rounds) <= 0:
             raise typer.BadParameter("--candidates, --threads and --max-rounds must be positive")
+        from cinesync.ensemble.augment import AUGMENTS
+
+        if base_scale < 0:
+            raise typer.BadParameter("--base-scale must be >= 0")
+        if augment not in ("auto", *AUGMENTS):
+            raise typer.BadParameter(f"--augment must be auto, {', '.join(AUGMENTS)}; got {augment!r}")
         with expected_errors():
             from cinesync.data.loaders import load_dataset
             from cinesync.ensemble.experiment import run_ensemble
@@ -114,7 +136,8 @@ def install(app: typer.Typer) -> None:
             specs = _members(members, sets or [])
             split = make_split(protocol, load_dataset(dataset, path), seed=seed)
             cache = None if no_cache else (cache_dir or str(DEFAULT_CACHE))
-            result = run_ensemble(split, specs, candidates, seed, threads, cache, tune, max_rounds=max_rounds)
+            result = run_ensemble(split, specs, candidates, seed, threads, cache, tune, max_rounds=max_rounds,
+                                  augment=augment, base_scale=base_scale)
         _print(result)
         if json_out:
             Path(json_out).parent.mkdir(parents=True, exist_ok=True)

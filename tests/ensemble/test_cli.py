@@ -15,7 +15,7 @@ runner = CliRunner()
 def test_help_lists_options():
     res = runner.invoke(app, ["ensemble", "--help"])
     assert res.exit_code == 0
-    for opt in ("--protocol", "--members", "--candidates", "--json"):
+    for opt in ("--protocol", "--members", "--candidates", "--json", "--augment", "--base-scale"):
         assert opt in res.output
 
 
@@ -34,9 +34,18 @@ def test_tiny_run_writes_json(tmp_path):
     ranker = next(r for r in doc["table"] if r["name"] == "ranker")["confidence"]
     assert 0.0 < ranker["top10_misses"] <= 1.0
     assert "ranker" in res.output and "candidate recall" in res.output
+    assert doc["augment"] == "last" and "ranker (no inner pools)" in names and "inner pools" in res.output
+    assert "chosen on held-out validation users" in res.output
 
 
 def test_unknown_member_is_a_clean_error():
     res = runner.invoke(app, ["ensemble", "-m", "ease,nope", "--no-cache"])
     assert res.exit_code == 2
     assert "nope" in res.output
+
+
+def test_bad_augment_and_base_scale_are_clean_errors():
+    for args in (["--augment", "sideways"], ["--base-scale", "-1"]):
+        res = runner.invoke(app, ["ensemble", "--no-cache", *args])
+        assert res.exit_code == 2, res.output
+        assert "--augment" in res.output or "--base-scale" in res.output

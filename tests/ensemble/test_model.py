@@ -70,3 +70,17 @@ def test_unknown_combiner_and_member_rejected():
     with pytest.raises(ConfigError, match="unknown model"):
         create("ensemble", {"members": [{"name": "no-such-model"}]}).fit(
             __import__("cinesync.data.synthetic", fromlist=["planted"]).planted())
+
+
+def test_inner_pools_of_the_model(fitted_ranker, loo_split):
+    """The default recipe refits the members on the inner split; augment="none" trains on validation only."""
+    assert fitted_ranker.config.augment == "last" and fitted_ranker.combiner_["n_inner_queries"] > 0
+    assert fitted_ranker.combiner_["context"] in (True, False)  # "auto": chosen on held-out users
+    plain = create("ensemble", {"members": MEMBERS, "combiner": "ranker", "n_candidates": 15, "max_rounds": 20,
+                                "augment": "none"}).fit(loo_split.train, _ctx(loo_split))
+    assert plain.combiner_["n_inner_queries"] == 0
+    assert fitted_ranker.combiner_["n_queries"] > plain.combiner_["n_queries"]
+    with pytest.raises(ConfigError):
+        create("ensemble", {"augment": "sideways"})
+    with pytest.raises(ConfigError):
+        create("ensemble", {"base_scale": -1})

@@ -38,6 +38,8 @@ def test_ranker_ignores_test_labels(loo_split):
         assert rows_a[name]["config"] == rows_b[name]["config"]  # identical fitted combiners
         assert rows_a[name]["valid_ndcg@10"] == rows_b[name]["valid_ndcg@10"]
     assert rows_a["ranker"]["config"]["model_sha256"] == rows_b["ranker"]["config"]["model_sha256"]
+    assert a["augment"] == "last" and a["inner_pools"]  # inner pools were built and used...
+    assert rows_a["ranker"]["config"]["n_inner_queries"] > 0  # ...and they read train only
     assert rows_a["ranker"]["ndcg@10"] != rows_b["ranker"]["ndcg@10"]  # test metrics did change
 
 

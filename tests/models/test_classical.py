@@ -81,3 +81,13 @@ class TestSASRecGBCE(RecommenderContract):
 
     name = "sasrec"
     config = {**TestSASRec.config, "loss": "gbce", "negatives": 16, "epochs": 40}
+
+
+class TestSeqRules(RecommenderContract):
+    name = "seqrules"
+    config = {"window": 5, "k": 20}
+
+
+class TestSeqRulesForwardRecency(RecommenderContract):
+    name = "seqrules"
+    config = {"window": 3, "direction": "forward", "recency": 1.0, "k": 20}

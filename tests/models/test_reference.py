@@ -89,6 +89,53 @@ def test_rp3beta_matches_dense_formula(small) -> None:
     np.testing.assert_allclose(model.score(small.histories()), x @ w, rtol=1e-4, atol=1e-8)
 
 
+@pytest.mark.parametrize("direction,recency", [("forward", 1.0), ("both", 0.0)])
+def test_seqrules_matches_loop_formula(small, direction: str, recency: float) -> None:
+    """Pair weights by plain loops over each time-ordered history, then the documented normalisation."""
+    window, alpha, beta = 4, 0.7, 0.4
+    hist = small.histories()
+    m = small.n_items
+    c = np.zeros((m, m))
+    for u in range(len(hist)):
+        seq = hist.row(u)
+        for p in range(len(seq)):
+            for d in range(1, window + 1):
+                if p + d < len(seq) and seq[p] != seq[p + d]:
+                    c[seq[p], seq[p + d]] += 1.0 / d
+                    if direction == "both":
+                        c[seq[p + d], seq[p]] += 1.0 / d
+    mass, pop = c.sum(axis=1), np.bincount(small.item, minlength=m).astype(np.float64)
+    w = c / np.where(mass > 0, mass, 1.0)[:, None] ** alpha / np.maximum(pop, 1.0)[None, :] ** beta
+    expected = np.zeros((len(hist), m))
+    for u in range(len(hist)):
+        seq = hist.row(u)
+        for p, item in enumerate(seq):
+            expected[u] += w[item] / (1.0 + len(seq) - 1 - p) ** recency
+    model = create("seqrules", {"window": window, "direction": direction, "alpha": alpha, "beta": beta,
+                                "recency": recency, "k": m}).fit(small)
+    np.testing.assert_allclose(model.score(hist), expected, rtol=1e-4, atol=1e-7)
+
+
+def test_seqrules_forward_only_predicts_what_comes_next() -> None:
+    import pandas as pd
+
+    from cinesync.data.dataset import Interactions
+
+    frame = pd.DataFrame({"user": [0, 0, 1, 1, 2, 2], "item": ["a", "b", "a", "b", "c", "a"],
+                          "timestamp": [1, 2, 1, 2, 1, 2]})
+    data = Interactions.from_frame(frame)
+    a, b, c = data.items.indices(np.array(["a", "b", "c"]))
+    fwd = create("seqrules", {"window": 1, "direction": "forward"}).fit(data)
+    both = create("seqrules", {"window": 1, "direction": "both"}).fit(data)
+    from cinesync.data.history import HistoryBatch
+
+    after_b = HistoryBatch.from_lists([[b]])
+    assert fwd.score(after_b)[0, a] == 0.0  # nobody watched a after b
+    assert both.score(after_b)[0, a] > 0.0
+    after_a = fwd.score(HistoryBatch.from_lists([[a]]))[0]
+    assert after_a[b] > 0.0 and after_a[c] == 0.0
+
+
 def test_userknn_matches_dense_formula(small) -> None:
     x = small.csr().toarray().astype(np.float64)
     norms = np.sqrt(x.sum(axis=1))

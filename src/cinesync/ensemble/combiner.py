@@ -18,13 +18,17 @@ from cinesync.data.history import HistoryBatch
 from cinesync.ensemble import fusion
 from cinesync.ensemble.candidates import Candidates, union_topn
 from cinesync.ensemble.features import CONTEXT, ItemStats, build_features, feature_names
-from cinesync.ensemble.ranker import fit_ranker, predict, split_queries
+from cinesync.ensemble.ranker import QuerySet, fit_ranker, predict, split_queries
 from cinesync.errors import ConfigError
 
 log = logging.getLogger(__name__)
 COMBINERS = ("ranker", "rrf", "weighted", "adaptive")
-#: scale of the tuned fusion the ranker starts from (z-score units; LambdaRank's sigmoid is 1)
-BASE_SCALE = 2.0
+#: default scale of the tuned fusion the ranker starts from (z-score units; LambdaRank's sigmoid
+#: is 1). 0 = the trees start from zero. 0.5 had the best held-out validation ndcg@10 on both
+#: bundled protocols of {2, 1, 0.5, 0.25} (docs/ensemble.md, ``--base-scale``)
+BASE_SCALE = 0.5
+#: the scale of rankers saved before the scale was a setting
+LEGACY_BASE_SCALE = 2.0
 
 
 @dataclass
@@ -36,6 +40,8 @@ class Pool:
     names: list[str]
     lengths: np.ndarray
     n_members: int
+    #: (n,) user index of each query (``HistoryBatch.users``; -1 = anonymous)
+    users: np.ndarray | None = None
 
     @classmethod
     def build(cls, member_scores: list[np.ndarray], history: HistoryBatch, stats: ItemStats,
@@ -44,7 +50,7 @@ class Pool:
         cands = union_topn(member_scores, n_per_member)
         X = build_features(member_scores, cands, history, stats, context=True, n_per_member=n_per_member)
         return cls(cands, X, feature_names(len(member_scores), True), history.lengths.astype(np.float64),
-                   len(member_scores))
+                   len(member_scores), np.asarray(history.users))
 
     @property
     def ranks(self) -> np.ndarray:
@@ -68,9 +74,23 @@ class Pool:
 
 
 def fit_combiner(kind: str, pool: Pool, targets: sp.spmatrix, seed: int = 0, threads: int = 1,
-                 context: bool = True, buckets: int = 3, rrf_k: float = 60.0,
-                 max_rounds: int = 600) -> dict[str, Any]:
-    """Fit ``kind`` on the validation pool; returns its state (arrays / text, JSON-able sizes)."""
+                 context: bool | str = True, buckets: int = 3, rrf_k: float = 60.0,
+                 max_rounds: int = 600, extra: list[tuple[Pool, sp.spmatrix]] | None = None,
+                 base_scale: float = BASE_SCALE) -> dict[str, Any]:
+    """Fit ``kind`` on the validation pool; returns its state (arrays / text, JSON-able sizes).
+
+    context: use the time-context columns (True / False) or, for the ranker, "auto": train both
+    and keep the one with the better held-out ndcg@10 (the fusions do not read context).
+    extra: inner pools (``ensemble.augment``) with their targets; the ranker adds their queries
+    to its fitting part, except the queries of the validation users held out for model
+    selection, which join the held-out part. The fusions use the validation pool only.
+    base_scale: the ranker starts from the tuned weighted fusion scaled to this total weight
+    (0 = from zero).
+    """
+    if base_scale < 0:
+        raise ConfigError(f"base_scale must be >= 0, got {base_scale}")
+    if context not in (True, False, "auto"):
+        raise ConfigError(f"context must be true, false or 'auto', got {context!r}")
     if kind not in COMBINERS:
         raise ConfigError(f"unknown combiner {kind!r}; expected one of {', '.join(COMBINERS)}")
     labels = pool.cands.labels(targets)
@@ -89,12 +109,23 @@ def fit_combiner(kind: str, pool: Pool, targets: sp.spmatrix, seed: int = 0, thr
         in_fit = np.zeros(len(pool.cands), bool)
         in_fit[queries[0]] = True
         w, _ = fusion.tune_weights(pool.z, pool.cands, labels, n_targets, in_fit)  # fit users only
-        state["weights"] = w
-        fit = fit_ranker(pool.features(context), labels, pool.cands, seed=seed, threads=threads,
-                         names=pool.feature_names(context), base_score=_base(pool, w), queries=queries,
-                         max_rounds=max_rounds)
-        state.update(model_text=fit.model_text, params=fit.params, rounds=fit.rounds,
-                     holdout_ndcg=fit.holdout_ndcg, trials=fit.trials)
+        state["weights"], state["base_scale"] = w, float(base_scale)
+        held_users = pool.users[queries[1]] if pool.users is not None else np.zeros(0, np.int64)
+        fits = []
+        for ctx_on in ((True, False) if context == "auto" else (bool(context),)):
+            inner = [_inner_queries(p, t, w, base_scale, ctx_on, held_users) for p, t in (extra or [])]
+            fit = fit_ranker(pool.features(ctx_on), labels, pool.cands, seed=seed, threads=threads,
+                             names=pool.feature_names(ctx_on), base_score=_base(pool, w, base_scale), queries=queries,
+                             max_rounds=max_rounds, extra=[f for f, _ in inner if len(f.groups)],
+                             extra_held=[h for _, h in inner if len(h.groups)])
+            fits.append((fit.holdout_ndcg, ctx_on, fit, inner))
+            log.info("ranker (context %s): held-out ndcg@10=%.4f", "on" if ctx_on else "off", fit.holdout_ndcg)
+        _, ctx_on, fit, inner = max(fits, key=lambda f: f[0])
+        state.update(context=ctx_on, model_text=fit.model_text, params=fit.params, rounds=fit.rounds,
+                     holdout_ndcg=fit.holdout_ndcg, trials=fit.trials, n_queries=fit.n_queries,
+                     n_inner_queries=int(sum(len(f.groups) + len(h.groups) for f, h in inner)))
+        log.info("ranker: %d training queries (%d from inner pools), context %s, %d rounds", fit.n_queries,
+                 state["n_inner_queries"], "on" if ctx_on else "off", fit.rounds)
     return state
 
 
@@ -109,14 +140,33 @@ def apply_combiner(state: dict[str, Any], pool: Pool, threads: int = 1) -> np.nd
         return fusion.adaptive(pool.z, pool.cands, pool.lengths, np.asarray(state["edges"]),
                                np.asarray(state["bucket_weights"]))
     if kind == "ranker":
-        base = _base(pool, np.asarray(state["weights"]))
+        base = _base(pool, np.asarray(state["weights"]), float(state.get("base_scale", LEGACY_BASE_SCALE)))
         return predict(str(state["model_text"]), pool.features(bool(state["context"])), threads, base)
     raise ConfigError(f"unknown combiner {kind!r}; expected one of {', '.join(COMBINERS)}")
 
 
-def _base(pool: Pool, weights: np.ndarray) -> np.ndarray:
-    """(nnz,) the ranker's starting score: the weighted fusion scaled to unit total weight x ``BASE_SCALE``."""
-    return fusion.weighted(pool.z, weights) * (BASE_SCALE / max(float(np.sum(weights)), 1e-9))
+def _inner_queries(pool: Pool, targets: sp.spmatrix, weights: np.ndarray, scale: float, context: bool,
+                   held_users: np.ndarray) -> tuple[QuerySet, QuerySet]:
+    """(fit part, held-out part) of an inner pool's queries that have a target among their candidates.
+
+    A query belongs to the held-out part when its user is one of the validation users held out
+    for model selection, so no user is on both sides.
+    """
+    labels = pool.cands.labels(targets)
+    useful = np.bincount(pool.cands.rows, weights=labels, minlength=len(pool.cands)) > 0
+    held = np.zeros(len(pool.cands), bool)
+    if pool.users is not None and len(held_users):
+        held = np.isin(pool.users, held_users[held_users >= 0])
+    X, base = pool.features(context), _base(pool, weights, scale)
+    return (QuerySet.of(X, labels, pool.cands, np.flatnonzero(useful & ~held), base),
+            QuerySet.of(X, labels, pool.cands, np.flatnonzero(useful & held), base))
+
+
+def _base(pool: Pool, weights: np.ndarray, scale: float) -> np.ndarray | None:
+    """(nnz,) the ranker's starting score: the weighted fusion scaled to total weight ``scale`` (None for 0)."""
+    if scale <= 0:
+        return None
+    return fusion.weighted(pool.z, weights) * (scale / max(float(np.sum(weights)), 1e-9))
 
 
 def equal_weights(n_members: int) -> dict[str, Any]:

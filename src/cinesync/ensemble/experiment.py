@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from cinesync.ensemble.augment import augment_for, inner_split
 from cinesync.ensemble.candidates import candidate_recall
-from cinesync.ensemble.combiner import Pool, apply_combiner, fit_combiner
+from cinesync.ensemble.combiner import BASE_SCALE, Pool, apply_combiner, fit_combiner
 from cinesync.ensemble.features import ItemStats
 from cinesync.ensemble.fusion import candidate_metrics, in_topk
 from cinesync.ensemble.members import MemberScores, member_scores
@@ -28,9 +29,11 @@ from cinesync.ranking import topk
 
 log = logging.getLogger(__name__)
 K = 10
-#: (row label, combiner kind, context features)
-VARIANTS = (("rrf", "rrf", True), ("weighted", "weighted", True), ("adaptive", "adaptive", True),
-            ("ranker", "ranker", True), ("ranker (no context)", "ranker", False))
+#: (row label, combiner kind, context features, inner pools); "ranker" is the default recipe
+#: (context chosen on held-out validation users), the other ranker rows are its ablations
+VARIANTS = (("rrf", "rrf", True, False), ("weighted", "weighted", True, False), ("adaptive", "adaptive", True, False),
+            ("ranker", "ranker", "auto", True), ("ranker (with context)", "ranker", True, True),
+            ("ranker (no context)", "ranker", False, True), ("ranker (no inner pools)", "ranker", "auto", False))
 
 
 @dataclass
@@ -60,12 +63,39 @@ def _member_rows(members: list[MemberScores], split: Any) -> list[Row]:
     return rows
 
 
+def inner_pools(split: Any, scored: list[MemberScores], kind: str, n_candidates: int, seed: int,
+                cache_dir: str | None, device: str) -> list[tuple[Pool, Any]]:
+    """Pools of the inner split of ``split.train`` (``ensemble.augment``): every member refitted with
+    its chosen config on the inner train part, scoring the inner valid and inner test queries."""
+    inner = inner_split(split.train, kind, seed)
+    if inner is None:
+        return []
+    log.info("inner pools (%s): members refitted on %d of %d training interactions", kind, len(inner.train),
+             len(split.train))
+    again = [member_scores(inner, m.name, m.config, seed, False, cache_dir, device) for m in scored]
+    stats = ItemStats.from_train(inner.train)
+    pools = []
+    for which, queries in (("valid", inner.valid_queries), ("test", inner.test_queries)):
+        hist, targets, _, _ = queries()
+        if len(hist):
+            pools.append((Pool.build([getattr(m, which) for m in again], hist, stats, n_candidates), targets))
+    return pools
+
+
 def run_ensemble(split: Any, members: list[tuple[str, dict[str, Any]]], n_candidates: int = 100, seed: int = 0,
                  threads: int = 1, cache_dir: str | None = None, tune_classical: bool = True,
-                 device: str = "cpu", max_rounds: int = 600) -> dict[str, Any]:
-    """Fit members, fit every combiner on validation, evaluate on test; returns a JSON-able result."""
+                 device: str = "cpu", max_rounds: int = 600, augment: str = "auto",
+                 base_scale: float = BASE_SCALE) -> dict[str, Any]:
+    """Fit members, fit every combiner on validation, evaluate on test; returns a JSON-able result.
+
+    augment: inner-split kind for the ranker's extra training queries ("auto" = the one that
+    mirrors the protocol, ``augment_for``; "none" = validation queries only). base_scale: the
+    ranker's start (``fit_combiner``).
+    """
     t_all = time.perf_counter()
     scored = [member_scores(split, name, base, seed, tune_classical, cache_dir, device) for name, base in members]
+    kind = augment_for(split) if augment == "auto" else augment
+    extra = inner_pools(split, scored, kind, n_candidates, seed, cache_dir, device)
     stats = ItemStats.from_train(split.train)
     vh, vt, _, _ = split.valid_queries()
     th, tt, _, _ = split.test_queries()
@@ -84,11 +114,13 @@ def run_ensemble(split: Any, members: list[tuple[str, dict[str, Any]]], n_candid
     t_labels = tpool.cands.labels(tt)
     t_conf = tpool.confidence()
     has_time = stats.has_time and th.timestamps is not None
-    for label, kind, context in VARIANTS:
-        if label == "ranker (no context)" and not has_time:
+    for label, comb, context, use_inner in VARIANTS:
+        if (label in ("ranker (with context)", "ranker (no context)") and not has_time) or \
+                (label == "ranker (no inner pools)" and not extra):
             continue
         t1 = time.perf_counter()
-        state = fit_combiner(kind, vpool, vt, seed=seed, threads=threads, context=context, max_rounds=max_rounds)
+        state = fit_combiner(comb, vpool, vt, seed=seed, threads=threads, context=context, max_rounds=max_rounds,
+                             extra=extra if use_inner else None, base_scale=base_scale)
         fit_s = time.perf_counter() - t1
         v = candidate_metrics(vpool.cands, apply_combiner(state, vpool, threads), v_labels, v_targets, K)
         t_values = apply_combiner(state, tpool, threads)
@@ -101,7 +133,7 @@ def run_ensemble(split: Any, members: list[tuple[str, dict[str, Any]]], n_candid
         hits, misses = top & (t_labels > 0), top & (t_labels == 0)
         conf = {"top10_hits": float(t_conf[hits].mean()) if hits.any() else float("nan"),
                 "top10_misses": float(t_conf[misses].mean()) if misses.any() else float("nan")}
-        rows.append(Row(label, kind, t[f"ndcg@{K}"], t[f"recall@{K}"], float(np.nanmean(v[f"ndcg@{K}"])), fit_s,
+        rows.append(Row(label, comb, t[f"ndcg@{K}"], t[f"recall@{K}"], float(np.nanmean(v[f"ndcg@{K}"])), fit_s,
                         info, conf))
         log.info("%s: valid ndcg@%d=%.4f (in-sample for the tuned fusions), test ndcg@%d=%.4f (fit %.1fs)",
                  label, K, np.nanmean(v[f"ndcg@{K}"]), K, np.nanmean(t[f"ndcg@{K}"]), fit_s)
@@ -110,16 +142,23 @@ def run_ensemble(split: Any, members: list[tuple[str, dict[str, Any]]], n_candid
     strongest = max(member_rows, key=lambda r: float(np.nanmean(r.ndcg)))
     table = [_table_row(r, best, strongest, seed) for r in rows]
     by_name = {r.name: r for r in rows}
-    ablation = None
+    ablation, inner_ablation = None, None
+    if "ranker (no inner pools)" in by_name:
+        with_inner, without = by_name["ranker"], by_name["ranker (no inner pools)"]
+        inner_ablation = {"ndcg@10_with": float(np.nanmean(with_inner.ndcg)),
+                          "ndcg@10_without": float(np.nanmean(without.ndcg)),
+                          **paired_test(with_inner.ndcg, without.ndcg)}
     if "ranker (no context)" in by_name:
-        with_ctx, without = by_name["ranker"], by_name["ranker (no context)"]
+        with_ctx, without = by_name["ranker (with context)"], by_name["ranker (no context)"]
         ablation = {"ndcg@10_with": float(np.nanmean(with_ctx.ndcg)),
                     "ndcg@10_without": float(np.nanmean(without.ndcg)), **paired_test(with_ctx.ndcg, without.ndcg)}
     return {"protocol": split.name, "seed": seed, "n_candidates": n_candidates,
             "members": [{"name": m.name, "config": m.config, "fit_seconds": m.fit_seconds, "cached": m.cached}
                         for m in scored],
             "best_single": best.name, "strongest_member_on_test": strongest.name, "candidate_recall": recall,
-            "pool_seconds": pool_s, "context_ablation": ablation,
+            "pool_seconds": pool_s, "context_ablation": ablation, "augment": kind, "base_scale": base_scale,
+            "inner_pools": [{"queries": len(p.cands), "candidates": int(p.cands.indptr[-1])} for p, _ in extra],
+            "inner_ablation": inner_ablation,
             "n_valid_users": len(vh), "n_test_users": len(th), "table": table,
             "total_seconds": time.perf_counter() - t_all}
 

@@ -19,11 +19,12 @@ import pydantic
 
 from cinesync.data.dataset import Interactions
 from cinesync.data.history import HistoryBatch
+from cinesync.ensemble.augment import Augment, inner_split
 from cinesync.ensemble.candidates import masked
-from cinesync.ensemble.combiner import Pool, apply_combiner, equal_weights, fit_combiner
+from cinesync.ensemble.combiner import BASE_SCALE, Pool, apply_combiner, equal_weights, fit_combiner
 from cinesync.ensemble.features import ItemStats
 from cinesync.errors import ConfigError
-from cinesync.models.base import FitContext, ModelConfig, Recommender
+from cinesync.models.base import FitContext, ModelConfig, Recommender, ValidationData
 from cinesync.models.registry import create, register
 
 log = logging.getLogger(__name__)
@@ -40,15 +41,23 @@ class EnsembleConfig(ModelConfig):
     """members: the member models; combiner: how their candidates are re-scored.
 
     n_candidates: top-N per member that enter the union; context: time-context features for
-    the ranker; buckets: history-length buckets of "adaptive"; threads: LightGBM threads;
-    max_rounds: the ranker's boosting-round cap (early stopping on held-out validation users).
+    the ranker (true / false / "auto" = chosen on held-out validation users); augment: extra
+    ranker training queries from an inner split of train ("last" = each user's newest training
+    items, "random" = a per-user random 80/10/10, "none"; see ``ensemble.augment``; costs a
+    second fit of every member); base_scale: total weight of the tuned fusion the ranker's
+    trees start from (0 = from zero); buckets: history-length buckets of "adaptive"; threads:
+    LightGBM threads; max_rounds: the ranker's boosting-round cap (early stopping on held-out
+    validation users).
     """
 
     members: list[MemberSpec] = pydantic.Field(
-        default_factory=lambda: [MemberSpec(name="ease"), MemberSpec(name="itemknn")], min_length=1)
+        default_factory=lambda: [MemberSpec(name="ease"), MemberSpec(name="seqrules"), MemberSpec(name="itemknn")],
+        min_length=1)
     combiner: Literal["ranker", "rrf", "weighted", "adaptive"] = "ranker"
     n_candidates: int = pydantic.Field(100, ge=1)
-    context: bool = True
+    context: bool | Literal["auto"] = "auto"
+    augment: Augment = "last"
+    base_scale: float = pydantic.Field(BASE_SCALE, ge=0.0, le=100.0)
     buckets: int = pydantic.Field(3, ge=1)
     rrf_k: float = pydantic.Field(60.0, gt=0.0)
     threads: int = pydantic.Field(1, ge=1)
@@ -91,9 +100,29 @@ class Ensemble(Recommender):
             return
         v = ctx.valid
         pool = self._pool(v.history, v.exclude)
+        extra = self._inner_pools(train, ctx) if cfg.combiner == "ranker" else []
         self.combiner_ = fit_combiner(cfg.combiner, pool, v.targets, seed=ctx.seed, threads=cfg.threads,
                                       context=cfg.context, buckets=cfg.buckets, rrf_k=cfg.rrf_k,
-                                      max_rounds=cfg.max_rounds)
+                                      max_rounds=cfg.max_rounds, extra=extra, base_scale=cfg.base_scale)
+
+    def _inner_pools(self, train: Interactions, ctx: FitContext) -> list[tuple[Pool, Any]]:
+        """Inner pools (``ensemble.augment``): members refitted on the inner train part score its queries."""
+        inner = inner_split(train, self.config.augment, ctx.seed)
+        if inner is None:
+            return []
+        inner_ctx = FitContext(seed=ctx.seed, progress=ctx.progress, device=ctx.device)  # no checkpoint dir: own run
+        h, t, ex, _ = inner.valid_queries()
+        inner_ctx.valid = ValidationData(h, t, ex) if len(h) else None
+        log.info("ensemble: inner pools (%s), members refitted on %d of %d interactions", self.config.augment,
+                 len(inner.train), len(train))
+        members = [create(m.name, dict(m.config)).fit(inner.train, inner_ctx) for m in self.config.members]
+        stats = ItemStats.from_train(inner.train)
+        out = []
+        for hist, targets, exclude, _ in (inner.valid_queries(), inner.test_queries()):
+            if len(hist):
+                scores = [masked(m.score(hist), exclude) for m in members]
+                out.append((Pool.build(scores, hist, stats, self.config.n_candidates), targets))
+        return out
 
     def _pool(self, history: HistoryBatch, exclude: Any) -> Pool:
         assert self.stats_ is not None

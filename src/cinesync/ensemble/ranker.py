@@ -2,8 +2,11 @@
 
 Queries (users) with at least one target among their candidates are split user-wise into a
 fitting part and a held-out part; every setting in ``RANKER_GRID`` trains with early stopping
-on held-out ndcg@10, the best setting (by held-out ndcg) is refitted on all those queries for
-its best number of rounds. The model is kept as LightGBM's text format (no pickle).
+on held-out ndcg@10 (optionally starting from a base score, e.g. a tuned fusion, that the
+trees correct). Extra queries (inner pools, ``ensemble.augment``) join the fitting part, or
+the held-out part for the held-out users, so the choice is made on held-out users alone. The
+best setting is refitted on all queries for its best number of rounds.
+The model is kept as LightGBM's text format (no pickle).
 """
 
 from __future__ import annotations
@@ -27,6 +30,28 @@ RANKER_GRID: tuple[dict[str, Any], ...] = (
 
 
 @dataclass
+class QuerySet:
+    """Training queries as LightGBM wants them: (rows, f) features, (rows,) labels, group sizes, base score."""
+
+    X: np.ndarray
+    y: np.ndarray
+    groups: np.ndarray
+    base: np.ndarray
+
+    @classmethod
+    def of(cls, X: np.ndarray, labels: np.ndarray, cands: Candidates, rows: np.ndarray,
+           base_score: np.ndarray | None) -> QuerySet:
+        Xs, ys, gs = _subset(X, labels, cands, rows)
+        init = np.zeros(len(labels)) if base_score is None else np.asarray(base_score, np.float64)
+        return cls(Xs, ys, gs, _subset(init[:, None], labels, cands, rows)[0].ravel())
+
+    @staticmethod
+    def concat(parts: list[QuerySet]) -> QuerySet:
+        return QuerySet(np.vstack([p.X for p in parts]), np.concatenate([p.y for p in parts]),
+                        np.concatenate([p.groups for p in parts]), np.concatenate([p.base for p in parts]))
+
+
+@dataclass
 class RankerFit:
     """The fitted booster as text plus what was chosen on the held-out validation users."""
 
@@ -35,6 +60,8 @@ class RankerFit:
     rounds: int
     holdout_ndcg: float
     trials: list[dict[str, Any]] = field(default_factory=list)
+    #: training queries of the final refit: validation + inner pools
+    n_queries: int = 0
 
 
 def _base_params(seed: int, threads: int) -> dict[str, Any]:
@@ -70,29 +97,34 @@ def split_queries(cands: Candidates, labels: np.ndarray, seed: int = 0,
 def fit_ranker(X: np.ndarray, labels: np.ndarray, cands: Candidates, seed: int = 0, threads: int = 1,
                holdout_frac: float = 0.2, max_rounds: int = 600, grid: tuple[dict, ...] = RANKER_GRID,
                names: list[str] | None = None, base_score: np.ndarray | None = None,
-               queries: tuple[np.ndarray, np.ndarray] | None = None) -> RankerFit:
+               queries: tuple[np.ndarray, np.ndarray] | None = None, extra: list[QuerySet] | None = None,
+               extra_held: list[QuerySet] | None = None) -> RankerFit:
     """Train the LambdaRank model on (nnz, f) features ``X`` and (nnz,) 0/1 validation ``labels``.
 
-    base_score: (nnz,) optional starting score (e.g. a tuned fusion); the trees learn a correction
-    on top of it, and ``predict`` must be given the same base. queries: (fit rows, held-out rows)
-    from ``split_queries`` (made here when not given).
+    base_score: (nnz,) optional starting score (e.g. a tuned fusion); the trees learn a
+    correction on top of it, and ``predict`` must be given the same base. queries: (fit rows,
+    held-out rows) from ``split_queries`` (made here when not given). extra: more training
+    queries (same feature columns, base computed the same way) for the fitting part only.
     """
     import lightgbm as lgb
 
     if X.shape[0] != len(labels) or X.shape[0] != cands.indptr[-1]:
         raise DataError(f"ranker: {X.shape[0]} feature rows, {len(labels)} labels, {cands.indptr[-1]} candidates")
+    extra, extra_held = list(extra or []), list(extra_held or [])
+    if any(e.X.shape[1] != X.shape[1] for e in extra + extra_held):
+        raise DataError("ranker: extra training queries have a different number of feature columns")
     fit_rows, hold = queries if queries is not None else split_queries(cands, labels, seed, holdout_frac)
     useful = np.sort(np.concatenate([fit_rows, hold]))
-    init = np.zeros(len(labels)) if base_score is None else np.asarray(base_score, np.float64)
-    Xf, yf, gf = _subset(X, labels, cands, fit_rows)
-    Xh, yh, gh = _subset(X, labels, cands, hold)
-    bf, bh, ba = (_subset(init[:, None], labels, cands, r)[0].ravel() for r in (fit_rows, hold, useful))
+    fit = QuerySet.concat([QuerySet.of(X, labels, cands, fit_rows, base_score), *extra])
+    held = QuerySet.concat([QuerySet.of(X, labels, cands, hold, base_score), *extra_held])
+    everything = QuerySet.concat([QuerySet.of(X, labels, cands, useful, base_score), *extra, *extra_held])
     base = _base_params(seed, threads)
     trials, best = [], None
     for setting in grid:
         params = {**base, **setting}
-        dtrain = lgb.Dataset(Xf, yf, group=gf, init_score=bf, feature_name=names or "auto", free_raw_data=False)
-        dvalid = lgb.Dataset(Xh, yh, group=gh, init_score=bh, reference=dtrain)
+        dtrain = lgb.Dataset(fit.X, fit.y, group=fit.groups, init_score=fit.base, feature_name=names or "auto",
+                             free_raw_data=False)
+        dvalid = lgb.Dataset(held.X, held.y, group=held.groups, init_score=held.base, reference=dtrain)
         booster = lgb.train(params, dtrain, num_boost_round=max_rounds, valid_sets=[dvalid],
                             callbacks=[lgb.early_stopping(50, verbose=False)])
         score = float(booster.best_score["valid_0"]["ndcg@10"])
@@ -103,10 +135,10 @@ def fit_ranker(X: np.ndarray, labels: np.ndarray, cands: Candidates, seed: int =
             best = (score, setting, rounds)
     assert best is not None
     score, setting, rounds = best
-    Xa, ya, ga = _subset(X, labels, cands, useful)
-    final = lgb.train({**base, **setting}, lgb.Dataset(Xa, ya, group=ga, init_score=ba, feature_name=names or "auto"),
+    final = lgb.train({**base, **setting}, lgb.Dataset(everything.X, everything.y, group=everything.groups,
+                                                       init_score=everything.base, feature_name=names or "auto"),
                       num_boost_round=rounds)
-    return RankerFit(final.model_to_string(), dict(setting), rounds, score, trials)
+    return RankerFit(final.model_to_string(), dict(setting), rounds, score, trials, int(len(everything.groups)))
 
 
 def predict(model_text: str, X: np.ndarray, threads: int = 1, base_score: np.ndarray | None = None) -> np.ndarray:
