@@ -105,7 +105,7 @@ def install(app: typer.Typer) -> None:
         augment: Annotated[str, typer.Option("--augment", help="Extra ranker training queries from an inner split "
                            "of train: auto (mirrors the protocol) | last | random | none.")] = "auto",
         base_scale: Annotated[float, typer.Option("--base-scale", help="Total weight of the tuned fusion the "
-                              "ranker's trees start from (0 = from zero).")] = 0.5,
+                              "ranker's trees start from (0 = from zero).")] = 0.25,
         max_rounds: Annotated[int, typer.Option("--max-rounds", help="Ranker boosting-round cap (early stopping "
                               "on held-out validation users decides below it).")] = 600,
         cache_dir: Annotated[str | None, typer.Option("--cache-dir", help="Member score cache (default "

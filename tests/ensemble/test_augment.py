@@ -82,7 +82,7 @@ def test_ranker_uses_inner_queries_and_records_choices(loo_split):
     assert plain["n_inner_queries"] == 0 and more["n_inner_queries"] > 0
     assert more["n_queries"] == plain["n_queries"] + more["n_inner_queries"]
     assert more["context"] in (True, False)
-    assert more["base_scale"] == 0.5
+    assert more["base_scale"] == 0.25
     assert np.isfinite(apply_combiner(more, vpool)).all()
 
 

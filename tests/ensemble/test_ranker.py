@@ -77,3 +77,24 @@ def test_too_few_useful_queries_raises(loo_split, valid_scores):
     pool = Pool.build(scores, hist, ItemStats.from_train(loo_split.train), 10)
     with pytest.raises(DataError, match="validation queries"):
         fit_combiner("ranker", pool, targets * 0)
+
+
+def test_user_folds_hold_out_every_useful_query_once(loo_split, valid_scores):
+    from cinesync.ensemble.ranker import user_folds
+
+    hist, targets, scores = valid_scores
+    pool = Pool.build(scores, hist, ItemStats.from_train(loo_split.train), 10)
+    labels = pool.cands.labels(targets)
+    useful = np.flatnonzero(np.bincount(pool.cands.rows, weights=labels, minlength=len(pool.cands)) > 0)
+    folds = user_folds(pool.cands, labels, 3, seed=0)
+    held = np.concatenate([h for _, h in folds])
+    np.testing.assert_array_equal(np.sort(held), useful)  # each useful query held out exactly once
+    for fit, hold in folds:
+        assert len(np.intersect1d(fit, hold)) == 0
+        np.testing.assert_array_equal(np.sort(np.concatenate([fit, hold])), useful)
+    one = user_folds(pool.cands, labels, 1, seed=0)
+    np.testing.assert_array_equal(one[0][1], split_queries(pool.cands, labels, seed=0)[1])
+    state = fit_combiner("ranker", pool, targets, seed=0, max_rounds=10, folds=3)
+    assert state["folds"] == 3 and len(state["trials"][0]["fold_ndcg@10"]) == 3
+    with pytest.raises(Exception, match="folds"):
+        fit_combiner("ranker", pool, targets, folds=0)

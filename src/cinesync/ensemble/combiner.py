@@ -18,15 +18,17 @@ from cinesync.data.history import HistoryBatch
 from cinesync.ensemble import fusion
 from cinesync.ensemble.candidates import Candidates, union_topn
 from cinesync.ensemble.features import CONTEXT, ItemStats, build_features, feature_names
-from cinesync.ensemble.ranker import QuerySet, fit_ranker, predict, split_queries
+from cinesync.ensemble.ranker import QuerySet, fit_ranker, predict, user_folds
 from cinesync.errors import ConfigError
 
 log = logging.getLogger(__name__)
 COMBINERS = ("ranker", "rrf", "weighted", "adaptive")
 #: default scale of the tuned fusion the ranker starts from (z-score units; LambdaRank's sigmoid
-#: is 1). 0 = the trees start from zero. 0.5 had the best held-out validation ndcg@10 on both
-#: bundled protocols of {2, 1, 0.5, 0.25} (docs/ensemble.md, ``--base-scale``)
-BASE_SCALE = 0.5
+#: is 1). 0 = the trees start from zero. 0.25 had the best mean cross-validated held-out ndcg@10
+#: over the two bundled protocols (0.2109 vs 0.2097 for 0.5; docs/ensemble.md, ``--base-scale``)
+BASE_SCALE = 0.25
+#: user-level cross-validation folds over the validation users for the ranker's choices
+RANKER_FOLDS = 3
 #: the scale of rankers saved before the scale was a setting
 LEGACY_BASE_SCALE = 2.0
 
@@ -76,7 +78,7 @@ class Pool:
 def fit_combiner(kind: str, pool: Pool, targets: sp.spmatrix, seed: int = 0, threads: int = 1,
                  context: bool | str = True, buckets: int = 3, rrf_k: float = 60.0,
                  max_rounds: int = 600, extra: list[tuple[Pool, sp.spmatrix]] | None = None,
-                 base_scale: float = BASE_SCALE) -> dict[str, Any]:
+                 base_scale: float = BASE_SCALE, folds: int = RANKER_FOLDS) -> dict[str, Any]:
     """Fit ``kind`` on the validation pool; returns its state (arrays / text, JSON-able sizes).
 
     context: use the time-context columns (True / False) or, for the ranker, "auto": train both
@@ -85,8 +87,11 @@ def fit_combiner(kind: str, pool: Pool, targets: sp.spmatrix, seed: int = 0, thr
     to its fitting part, except the queries of the validation users held out for model
     selection, which join the held-out part. The fusions use the validation pool only.
     base_scale: the ranker starts from the tuned weighted fusion scaled to this total weight
-    (0 = from zero).
+    (0 = from zero). folds: user-level cross-validation folds over the validation users for the
+    ranker's choices (settings, rounds, context); 1 = a single 80/20 holdout.
     """
+    if folds < 1:
+        raise ConfigError(f"folds must be >= 1, got {folds}")
     if base_scale < 0:
         raise ConfigError(f"base_scale must be >= 0, got {base_scale}")
     if context not in (True, False, "auto"):
@@ -105,25 +110,28 @@ def fit_combiner(kind: str, pool: Pool, targets: sp.spmatrix, seed: int = 0, thr
         state["edges"], state["bucket_weights"] = fusion.tune_adaptive(pool.z, pool.cands, labels, n_targets,
                                                                        pool.lengths, buckets, start=w)
     elif kind == "ranker":
-        queries = split_queries(pool.cands, labels, seed)
-        in_fit = np.zeros(len(pool.cands), bool)
-        in_fit[queries[0]] = True
-        w, _ = fusion.tune_weights(pool.z, pool.cands, labels, n_targets, in_fit)  # fit users only
-        state["weights"], state["base_scale"] = w, float(base_scale)
-        held_users = pool.users[queries[1]] if pool.users is not None else np.zeros(0, np.int64)
+        parts = user_folds(pool.cands, labels, folds, seed)
+        # the fusion the trees start from: tuned on every validation user (one weight per member)
+        w, _ = fusion.tune_weights(pool.z, pool.cands, labels, n_targets)
+        state["weights"], state["base_scale"], state["folds"] = w, float(base_scale), int(folds)
+        users = pool.users if pool.users is not None else np.full(len(pool.cands), -1)
         fits = []
         for ctx_on in ((True, False) if context == "auto" else (bool(context),)):
-            inner = [_inner_queries(p, t, w, base_scale, ctx_on, held_users) for p, t in (extra or [])]
+            cv = []
+            for fit_rows, hold_rows in parts:
+                inner = [_inner_queries(p, t, w, base_scale, ctx_on, users[hold_rows]) for p, t in (extra or [])]
+                cv.append((fit_rows, hold_rows, [f for f, _ in inner if len(f.groups)],
+                           [h for _, h in inner if len(h.groups)]))
             fit = fit_ranker(pool.features(ctx_on), labels, pool.cands, seed=seed, threads=threads,
-                             names=pool.feature_names(ctx_on), base_score=_base(pool, w, base_scale), queries=queries,
-                             max_rounds=max_rounds, extra=[f for f, _ in inner if len(f.groups)],
-                             extra_held=[h for _, h in inner if len(h.groups)])
+                             names=pool.feature_names(ctx_on), base_score=_base(pool, w, base_scale),
+                             max_rounds=max_rounds, folds=cv)
+            inner = [(sum(len(q.groups) for q in c[2]), sum(len(q.groups) for q in c[3])) for c in cv[:1]]
             fits.append((fit.holdout_ndcg, ctx_on, fit, inner))
             log.info("ranker (context %s): held-out ndcg@10=%.4f", "on" if ctx_on else "off", fit.holdout_ndcg)
         _, ctx_on, fit, inner = max(fits, key=lambda f: f[0])
         state.update(context=ctx_on, model_text=fit.model_text, params=fit.params, rounds=fit.rounds,
                      holdout_ndcg=fit.holdout_ndcg, trials=fit.trials, n_queries=fit.n_queries,
-                     n_inner_queries=int(sum(len(f.groups) + len(h.groups) for f, h in inner)))
+                     n_inner_queries=int(sum(a + b for a, b in inner)))
         log.info("ranker: %d training queries (%d from inner pools), context %s, %d rounds", fit.n_queries,
                  state["n_inner_queries"], "on" if ctx_on else "off", fit.rounds)
     return state

@@ -21,7 +21,7 @@ from cinesync.data.dataset import Interactions
 from cinesync.data.history import HistoryBatch
 from cinesync.ensemble.augment import Augment, inner_split
 from cinesync.ensemble.candidates import masked
-from cinesync.ensemble.combiner import BASE_SCALE, Pool, apply_combiner, equal_weights, fit_combiner
+from cinesync.ensemble.combiner import BASE_SCALE, RANKER_FOLDS, Pool, apply_combiner, equal_weights, fit_combiner
 from cinesync.ensemble.features import ItemStats
 from cinesync.errors import ConfigError
 from cinesync.models.base import FitContext, ModelConfig, Recommender, ValidationData
@@ -45,7 +45,9 @@ class EnsembleConfig(ModelConfig):
     ranker training queries from an inner split of train ("last" = each user's newest training
     items, "random" = a per-user random 80/10/10, "none"; see ``ensemble.augment``; costs a
     second fit of every member); base_scale: total weight of the tuned fusion the ranker's
-    trees start from (0 = from zero); buckets: history-length buckets of "adaptive"; threads:
+    trees start from (0 = from zero); folds: user-level cross-validation folds over the
+    validation users for the ranker's choices (1 = one 80/20 holdout); buckets:
+    history-length buckets of "adaptive"; threads:
     LightGBM threads; max_rounds: the ranker's boosting-round cap (early stopping on held-out
     validation users).
     """
@@ -58,6 +60,7 @@ class EnsembleConfig(ModelConfig):
     context: bool | Literal["auto"] = "auto"
     augment: Augment = "last"
     base_scale: float = pydantic.Field(BASE_SCALE, ge=0.0, le=100.0)
+    folds: int = pydantic.Field(RANKER_FOLDS, ge=1, le=20)
     buckets: int = pydantic.Field(3, ge=1)
     rrf_k: float = pydantic.Field(60.0, gt=0.0)
     threads: int = pydantic.Field(1, ge=1)
@@ -103,7 +106,8 @@ class Ensemble(Recommender):
         extra = self._inner_pools(train, ctx) if cfg.combiner == "ranker" else []
         self.combiner_ = fit_combiner(cfg.combiner, pool, v.targets, seed=ctx.seed, threads=cfg.threads,
                                       context=cfg.context, buckets=cfg.buckets, rrf_k=cfg.rrf_k,
-                                      max_rounds=cfg.max_rounds, extra=extra, base_scale=cfg.base_scale)
+                                      max_rounds=cfg.max_rounds, extra=extra, base_scale=cfg.base_scale,
+                                      folds=cfg.folds)
 
     def _inner_pools(self, train: Interactions, ctx: FitContext) -> list[tuple[Pool, Any]]:
         """Inner pools (``ensemble.augment``): members refitted on the inner train part score its queries."""

@@ -94,11 +94,28 @@ def split_queries(cands: Candidates, labels: np.ndarray, seed: int = 0,
     return np.sort(perm[n_hold:]), np.sort(perm[:n_hold])
 
 
+def user_folds(cands: Candidates, labels: np.ndarray, k: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``k`` user-level (fit rows, held-out rows) partitions of the queries with a target among their
+    candidates: every such query is held out exactly once (k = 1: one 80/20 split, ``split_queries``)."""
+    if k <= 1:
+        return [split_queries(cands, labels, seed)]
+    pos = np.bincount(cands.rows, weights=labels, minlength=len(cands))
+    useful = np.flatnonzero(pos > 0)
+    if len(useful) < 2 * k:
+        raise DataError(f"ranker: only {len(useful)} validation queries have a target among their candidates; "
+                        f"need at least {2 * k} for {k} folds")
+    perm = np.random.default_rng(seed).permutation(useful)
+    parts = np.array_split(perm, k)
+    return [(np.sort(np.concatenate(parts[:j] + parts[j + 1:])), np.sort(parts[j])) for j in range(k)]
+
+
 def fit_ranker(X: np.ndarray, labels: np.ndarray, cands: Candidates, seed: int = 0, threads: int = 1,
                holdout_frac: float = 0.2, max_rounds: int = 600, grid: tuple[dict, ...] = RANKER_GRID,
                names: list[str] | None = None, base_score: np.ndarray | None = None,
                queries: tuple[np.ndarray, np.ndarray] | None = None, extra: list[QuerySet] | None = None,
-               extra_held: list[QuerySet] | None = None) -> RankerFit:
+               extra_held: list[QuerySet] | None = None,
+               folds: list[tuple[np.ndarray, np.ndarray, list[QuerySet], list[QuerySet]]] | None = None
+               ) -> RankerFit:
     """Train the LambdaRank model on (nnz, f) features ``X`` and (nnz,) 0/1 validation ``labels``.
 
     base_score: (nnz,) optional starting score (e.g. a tuned fusion); the trees learn a
@@ -110,27 +127,31 @@ def fit_ranker(X: np.ndarray, labels: np.ndarray, cands: Candidates, seed: int =
 
     if X.shape[0] != len(labels) or X.shape[0] != cands.indptr[-1]:
         raise DataError(f"ranker: {X.shape[0]} feature rows, {len(labels)} labels, {cands.indptr[-1]} candidates")
-    extra, extra_held = list(extra or []), list(extra_held or [])
-    if any(e.X.shape[1] != X.shape[1] for e in extra + extra_held):
+    if folds is None:
+        fit_rows, hold = queries if queries is not None else split_queries(cands, labels, seed, holdout_frac)
+        folds = [(fit_rows, hold, list(extra or []), list(extra_held or []))]
+    if any(e.X.shape[1] != X.shape[1] for f in folds for e in f[2] + f[3]):
         raise DataError("ranker: extra training queries have a different number of feature columns")
-    fit_rows, hold = queries if queries is not None else split_queries(cands, labels, seed, holdout_frac)
-    useful = np.sort(np.concatenate([fit_rows, hold]))
-    fit = QuerySet.concat([QuerySet.of(X, labels, cands, fit_rows, base_score), *extra])
-    held = QuerySet.concat([QuerySet.of(X, labels, cands, hold, base_score), *extra_held])
-    everything = QuerySet.concat([QuerySet.of(X, labels, cands, useful, base_score), *extra, *extra_held])
+    useful = np.unique(np.concatenate([np.concatenate([f[0], f[1]]) for f in folds]))
+    data = [(QuerySet.concat([QuerySet.of(X, labels, cands, fr, base_score), *ex]),
+             QuerySet.concat([QuerySet.of(X, labels, cands, hr, base_score), *exh])) for fr, hr, ex, exh in folds]
+    everything = QuerySet.concat([QuerySet.of(X, labels, cands, useful, base_score), *folds[0][2], *folds[0][3]])
     base = _base_params(seed, threads)
     trials, best = [], None
     for setting in grid:
         params = {**base, **setting}
-        dtrain = lgb.Dataset(fit.X, fit.y, group=fit.groups, init_score=fit.base, feature_name=names or "auto",
-                             free_raw_data=False)
-        dvalid = lgb.Dataset(held.X, held.y, group=held.groups, init_score=held.base, reference=dtrain)
-        booster = lgb.train(params, dtrain, num_boost_round=max_rounds, valid_sets=[dvalid],
-                            callbacks=[lgb.early_stopping(50, verbose=False)])
-        score = float(booster.best_score["valid_0"]["ndcg@10"])
-        rounds = max(1, int(booster.best_iteration))
-        trials.append({**setting, "rounds": rounds, "holdout_ndcg@10": score})
-        log.info("ranker %s: held-out ndcg@10=%.4f at %d rounds", setting, score, rounds)
+        scores, fold_rounds = [], []
+        for fit, held in data:
+            dtrain = lgb.Dataset(fit.X, fit.y, group=fit.groups, init_score=fit.base, feature_name=names or "auto",
+                                 free_raw_data=False)
+            dvalid = lgb.Dataset(held.X, held.y, group=held.groups, init_score=held.base, reference=dtrain)
+            booster = lgb.train(params, dtrain, num_boost_round=max_rounds, valid_sets=[dvalid],
+                                callbacks=[lgb.early_stopping(50, verbose=False)])
+            scores.append(float(booster.best_score["valid_0"]["ndcg@10"]))
+            fold_rounds.append(max(1, int(booster.best_iteration)))
+        score, rounds = float(np.mean(scores)), max(1, int(round(np.mean(fold_rounds))))
+        trials.append({**setting, "rounds": rounds, "holdout_ndcg@10": score, "fold_ndcg@10": scores})
+        log.info("ranker %s: held-out ndcg@10=%.4f (%d folds) at %d rounds", setting, score, len(data), rounds)
         if best is None or score > best[0]:
             best = (score, setting, rounds)
     assert best is not None
