@@ -17,10 +17,10 @@ import pydantic
 import scipy.sparse as sp
 
 from cinesync.data.dataset import Interactions
-from cinesync.data.history import HistoryBatch
-from cinesync.models.base import FitContext, ModelConfig, Recommender
+from cinesync.models.base import FitContext, ModelConfig
+from cinesync.models.itemitem import ItemWeightsRecommender
 from cinesync.models.registry import register
-from cinesync.models.sparse_utils import fill_empty_rows, popularity, row_chunks, topk_rows
+from cinesync.models.sparse_utils import popularity, row_chunks, topk_rows
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def _row_normalise(m: sp.csr_matrix, power: float) -> sp.csr_matrix:
 
 
 @register
-class RP3beta(Recommender):
+class RP3beta(ItemWeightsRecommender):
     """Graph random-walk item similarity with popularity discount. Empty history -> popularity."""
 
     name = "rp3beta"
@@ -74,15 +74,3 @@ class RP3beta(Recommender):
         self.weights_ = sp.vstack(parts, format="csr")
         self.popularity_ = popularity(x)
         log.debug("rp3beta: %d item-item weights kept", self.weights_.nnz)
-
-    def _score(self, batch: HistoryBatch) -> np.ndarray:
-        h = batch.to_csr(self.weights_.shape[0])
-        out = (h @ self.weights_).toarray().astype(np.float32, copy=False)
-        return fill_empty_rows(out, batch, self.popularity_)
-
-    def state(self) -> dict[str, Any]:
-        return {"weights": self.weights_, "popularity": self.popularity_}
-
-    def _load_state(self, arrays: dict[str, Any]) -> None:
-        self.weights_ = sp.csr_matrix(arrays["weights"], dtype=np.float32)
-        self.popularity_ = np.asarray(arrays["popularity"], np.float32)

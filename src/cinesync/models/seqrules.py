@@ -17,7 +17,7 @@ random splits, where the held-out items sit anywhere in the user's timeline.
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import pydantic
@@ -25,9 +25,10 @@ import scipy.sparse as sp
 
 from cinesync.data.dataset import Interactions
 from cinesync.data.history import HistoryBatch
-from cinesync.models.base import FitContext, ModelConfig, Recommender
+from cinesync.models.base import FitContext, ModelConfig
+from cinesync.models.itemitem import ItemWeightsRecommender
 from cinesync.models.registry import register
-from cinesync.models.sparse_utils import fill_empty_rows, popularity, row_chunks, topk_rows
+from cinesync.models.sparse_utils import popularity, row_chunks, topk_rows
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def pair_weights(history: HistoryBatch, n_items: int, window: int, both: bool) -
 
 
 @register
-class SeqRules(Recommender):
+class SeqRules(ItemWeightsRecommender):
     """Sequential-rule item similarity over time-ordered histories. Empty history -> popularity."""
 
     name = "seqrules"
@@ -90,19 +91,10 @@ class SeqRules(Recommender):
         self.popularity_ = popularity(train.csr())
         log.debug("seqrules: %d item-item weights kept from %d pairs", self.weights_.nnz, c.nnz)
 
-    def _score(self, batch: HistoryBatch) -> np.ndarray:
-        n_items = self.weights_.shape[0]
+    def _history(self, batch: HistoryBatch) -> sp.csr_matrix:
+        """Each history item weighted 1 / (1 + steps from the end)^recency (repeats add up)."""
         lens = batch.lengths
         rows = np.repeat(np.arange(len(batch)), lens)
         from_end = (np.repeat(batch.indptr[1:], lens) - 1 - np.arange(len(batch.items))).astype(np.float64)
         weight = np.power(1.0 + from_end, -self.config.recency)
-        h = sp.csr_matrix((weight, (rows, batch.items)), shape=(len(batch), n_items))  # duplicates add up
-        out = (h @ self.weights_).toarray().astype(np.float32, copy=False)
-        return fill_empty_rows(out, batch, self.popularity_)
-
-    def state(self) -> dict[str, Any]:
-        return {"weights": self.weights_, "popularity": self.popularity_}
-
-    def _load_state(self, arrays: dict[str, Any]) -> None:
-        self.weights_ = sp.csr_matrix(arrays["weights"], dtype=np.float32)
-        self.popularity_ = np.asarray(arrays["popularity"], np.float32)
+        return sp.csr_matrix((weight, (rows, batch.items)), shape=(len(batch), self.weights_.shape[0]))
