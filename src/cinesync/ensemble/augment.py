@@ -13,10 +13,16 @@ training items (random-split protocols such as ``recbole-8-1-1``); "none" = no i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
+import numpy as np
+
 from cinesync.data.dataset import Interactions
+from cinesync.data.history import HistoryBatch
 from cinesync.data.splits import Split, leave_last_out, ratio
+from cinesync.ensemble.combiner import Pool
+from cinesync.ensemble.features import ItemStats
 from cinesync.errors import ConfigError
 
 Augment = Literal["none", "last", "random"]
@@ -44,3 +50,19 @@ def augment_for(split: Any) -> str:
     """The inner-split kind that mirrors ``split``: "random" for random per-user ratio splits, else "last"."""
     params = getattr(split, "params", {}) or {}
     return "random" if "ratios" in params and params.get("order", "random") == "random" else "last"
+
+
+def pools_of(inner: Split, member_scores: Callable[[str, HistoryBatch, Any], list[np.ndarray]],
+             n_candidates: int) -> list[tuple[Pool, Any]]:
+    """(pool, targets) of the inner valid and inner test queries (those with any query).
+
+    member_scores(which, history, exclude): the members' masked (n, n_items) scores of the
+    "valid" or "test" queries, from members fitted on ``inner.train``.
+    """
+    stats = ItemStats.from_train(inner.train)
+    out = []
+    for which, queries in (("valid", inner.valid_queries), ("test", inner.test_queries)):
+        hist, targets, exclude, _ = queries()
+        if len(hist):
+            out.append((Pool.build(member_scores(which, hist, exclude), hist, stats, n_candidates), targets))
+    return out

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from cinesync.ensemble.augment import augment_for, inner_split
+from cinesync.ensemble.augment import augment_for, inner_split, pools_of
 from cinesync.ensemble.candidates import candidate_recall
 from cinesync.ensemble.combiner import BASE_SCALE, Pool, apply_combiner, fit_combiner
 from cinesync.ensemble.features import ItemStats
@@ -73,13 +73,7 @@ def inner_pools(split: Any, scored: list[MemberScores], kind: str, n_candidates:
     log.info("inner pools (%s): members refitted on %d of %d training interactions", kind, len(inner.train),
              len(split.train))
     again = [member_scores(inner, m.name, m.config, seed, False, cache_dir, device) for m in scored]
-    stats = ItemStats.from_train(inner.train)
-    pools = []
-    for which, queries in (("valid", inner.valid_queries), ("test", inner.test_queries)):
-        hist, targets, _, _ = queries()
-        if len(hist):
-            pools.append((Pool.build([getattr(m, which) for m in again], hist, stats, n_candidates), targets))
-    return pools
+    return pools_of(inner, lambda which, _h, _ex: [getattr(m, which) for m in again], n_candidates)
 
 
 def run_ensemble(split: Any, members: list[tuple[str, dict[str, Any]]], n_candidates: int = 100, seed: int = 0,

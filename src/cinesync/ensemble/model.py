@@ -19,7 +19,7 @@ import pydantic
 
 from cinesync.data.dataset import Interactions
 from cinesync.data.history import HistoryBatch
-from cinesync.ensemble.augment import Augment, inner_split
+from cinesync.ensemble.augment import Augment, inner_split, pools_of
 from cinesync.ensemble.candidates import masked
 from cinesync.ensemble.combiner import BASE_SCALE, RANKER_FOLDS, Pool, apply_combiner, equal_weights, fit_combiner
 from cinesync.ensemble.features import ItemStats
@@ -120,13 +120,8 @@ class Ensemble(Recommender):
         log.info("ensemble: inner pools (%s), members refitted on %d of %d interactions", self.config.augment,
                  len(inner.train), len(train))
         members = [create(m.name, dict(m.config)).fit(inner.train, inner_ctx) for m in self.config.members]
-        stats = ItemStats.from_train(inner.train)
-        out = []
-        for hist, targets, exclude, _ in (inner.valid_queries(), inner.test_queries()):
-            if len(hist):
-                scores = [masked(m.score(hist), exclude) for m in members]
-                out.append((Pool.build(scores, hist, stats, self.config.n_candidates), targets))
-        return out
+        return pools_of(inner, lambda _which, h, ex: [masked(m.score(h), ex) for m in members],
+                        self.config.n_candidates)
 
     def _pool(self, history: HistoryBatch, exclude: Any) -> Pool:
         assert self.stats_ is not None
