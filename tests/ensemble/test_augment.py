@@ -8,7 +8,7 @@ import pytest
 
 from cinesync.ensemble.augment import augment_for, inner_split
 from cinesync.ensemble.candidates import masked
-from cinesync.ensemble.combiner import LEGACY_BASE_SCALE, Pool, _inner_queries, apply_combiner, fit_combiner
+from cinesync.ensemble.combiner import LEGACY_BASE_SCALE, Pool, _InnerPool, apply_combiner, fit_combiner
 from cinesync.ensemble.features import ItemStats
 from cinesync.errors import ConfigError
 
@@ -67,7 +67,7 @@ def test_inner_queries_split_by_held_out_user(loo_split):
     _, _, extra = _pools(loo_split)
     pool, targets = extra[0]
     held_users = pool.users[::5]
-    fit, held = _inner_queries(pool, targets, np.ones(pool.n_members), 0.5, True, held_users)
+    fit, held = _InnerPool.of(pool, targets, np.ones(pool.n_members), 0.5).split(True, held_users)
     labels = pool.cands.labels(targets)
     useful = int((np.bincount(pool.cands.rows, weights=labels, minlength=len(pool.cands)) > 0).sum())
     assert len(fit.groups) + len(held.groups) == useful

@@ -115,23 +115,23 @@ def fit_combiner(kind: str, pool: Pool, targets: sp.spmatrix, seed: int = 0, thr
         w, _ = fusion.tune_weights(pool.z, pool.cands, labels, n_targets)
         state["weights"], state["base_scale"], state["folds"] = w, float(base_scale), int(folds)
         users = pool.users if pool.users is not None else np.full(len(pool.cands), -1)
+        inner = [_InnerPool.of(p, t, w, base_scale) for p, t in (extra or [])]
         fits = []
         for ctx_on in ((True, False) if context == "auto" else (bool(context),)):
             cv = []
             for fit_rows, hold_rows in parts:
-                inner = [_inner_queries(p, t, w, base_scale, ctx_on, users[hold_rows]) for p, t in (extra or [])]
-                cv.append((fit_rows, hold_rows, [f for f, _ in inner if len(f.groups)],
-                           [h for _, h in inner if len(h.groups)]))
+                halves = [q.split(ctx_on, users[hold_rows]) for q in inner]
+                cv.append((fit_rows, hold_rows, [f for f, _ in halves if len(f.groups)],
+                           [h for _, h in halves if len(h.groups)]))
             fit = fit_ranker(pool.features(ctx_on), labels, pool.cands, seed=seed, threads=threads,
                              names=pool.feature_names(ctx_on), base_score=_base(pool, w, base_scale),
                              max_rounds=max_rounds, folds=cv)
-            inner = [(sum(len(q.groups) for q in c[2]), sum(len(q.groups) for q in c[3])) for c in cv[:1]]
-            fits.append((fit.holdout_ndcg, ctx_on, fit, inner))
+            fits.append((fit.holdout_ndcg, ctx_on, fit))
             log.info("ranker (context %s): held-out ndcg@10=%.4f", "on" if ctx_on else "off", fit.holdout_ndcg)
-        _, ctx_on, fit, inner = max(fits, key=lambda f: f[0])
+        _, ctx_on, fit = max(fits, key=lambda f: f[0])
         state.update(context=ctx_on, model_text=fit.model_text, params=fit.params, rounds=fit.rounds,
                      holdout_ndcg=fit.holdout_ndcg, trials=fit.trials, n_queries=fit.n_queries,
-                     n_inner_queries=int(sum(a + b for a, b in inner)))
+                     n_inner_queries=int(sum(len(q.useful) for q in inner)))
         log.info("ranker: %d training queries (%d from inner pools), context %s, %d rounds", fit.n_queries,
                  state["n_inner_queries"], "on" if ctx_on else "off", fit.rounds)
     return state
@@ -153,21 +153,31 @@ def apply_combiner(state: dict[str, Any], pool: Pool, threads: int = 1) -> np.nd
     raise ConfigError(f"unknown combiner {kind!r}; expected one of {', '.join(COMBINERS)}")
 
 
-def _inner_queries(pool: Pool, targets: sp.spmatrix, weights: np.ndarray, scale: float, context: bool,
-                   held_users: np.ndarray) -> tuple[QuerySet, QuerySet]:
-    """(fit part, held-out part) of an inner pool's queries that have a target among their candidates.
+@dataclass
+class _InnerPool:
+    """An inner pool's queries with a target among their candidates, labels and base score (computed once)."""
 
-    A query belongs to the held-out part when its user is one of the validation users held out
-    for model selection, so no user is on both sides.
-    """
-    labels = pool.cands.labels(targets)
-    useful = np.bincount(pool.cands.rows, weights=labels, minlength=len(pool.cands)) > 0
-    held = np.zeros(len(pool.cands), bool)
-    if pool.users is not None and len(held_users):
-        held = np.isin(pool.users, held_users[held_users >= 0])
-    X, base = pool.features(context), _base(pool, weights, scale)
-    return (QuerySet.of(X, labels, pool.cands, np.flatnonzero(useful & ~held), base),
-            QuerySet.of(X, labels, pool.cands, np.flatnonzero(useful & held), base))
+    pool: Pool
+    labels: np.ndarray
+    useful: np.ndarray
+    base: np.ndarray | None
+
+    @classmethod
+    def of(cls, pool: Pool, targets: sp.spmatrix, weights: np.ndarray, scale: float) -> _InnerPool:
+        labels = pool.cands.labels(targets)
+        useful = np.bincount(pool.cands.rows, weights=labels, minlength=len(pool.cands)) > 0
+        return cls(pool, labels, np.flatnonzero(useful), _base(pool, weights, scale))
+
+    def split(self, context: bool, held_users: np.ndarray) -> tuple[QuerySet, QuerySet]:
+        """(fit part, held-out part): a query is held out when its user is one of ``held_users``
+        (the validation users held out for model selection), so no user is on both sides."""
+        p = self.pool
+        held = np.zeros(len(self.useful), bool)
+        if p.users is not None and len(held_users):
+            held = np.isin(p.users[self.useful], held_users[held_users >= 0])
+        X = p.features(context)
+        return (QuerySet.of(X, self.labels, p.cands, self.useful[~held], self.base),
+                QuerySet.of(X, self.labels, p.cands, self.useful[held], self.base))
 
 
 def _base(pool: Pool, weights: np.ndarray, scale: float) -> np.ndarray | None:
