@@ -108,14 +108,23 @@ def run_ensemble(split: Any, members: list[tuple[str, dict[str, Any]]], n_candid
     t_labels = tpool.cands.labels(tt)
     t_conf = tpool.confidence()
     has_time = stats.has_time and th.timestamps is not None
-    for label, comb, context, use_inner in VARIANTS:
-        if (label in ("ranker (with context)", "ranker (no context)") and not has_time) or \
-                (label == "ranker (no inner pools)" and not extra):
+    variants = [v for v in VARIANTS if not ((v[0] in ("ranker (with context)", "ranker (no context)") and not has_time)
+                                            or (v[0] == "ranker (no inner pools)" and not extra))]
+    fitted: dict[str, tuple[dict[str, Any], float]] = {}
+    for label, comb, context, use_inner in sorted(variants, key=lambda v: v[2] == "auto"):  # "auto" rows last
+        both = (fitted.get("ranker (with context)"), fitted.get("ranker (no context)"))
+        if label == "ranker" and None not in both:
+            # what context="auto" trains: both rankers, the one with the better held-out ndcg@10 kept
+            # (ties: with context), so the two ablation fits are reused instead of trained again
+            (on, on_s), (off, off_s) = both
+            fitted[label] = (off if off["holdout_ndcg"] > on["holdout_ndcg"] else on, on_s + off_s)
             continue
         t1 = time.perf_counter()
         state = fit_combiner(comb, vpool, vt, seed=seed, threads=threads, context=context, max_rounds=max_rounds,
                              extra=extra if use_inner else None, base_scale=base_scale)
-        fit_s = time.perf_counter() - t1
+        fitted[label] = (state, time.perf_counter() - t1)
+    for label, comb, _, _ in variants:
+        state, fit_s = fitted[label]
         v = candidate_metrics(vpool.cands, apply_combiner(state, vpool, threads), v_labels, v_targets, K)
         t_values = apply_combiner(state, tpool, threads)
         t = candidate_metrics(tpool.cands, t_values, t_labels, t_targets, K)
