@@ -78,6 +78,12 @@ def _print(result: dict[str, Any]) -> None:
         console.print(f"inner pools ({result['augment']}, {n_inner} inner queries): ranker NDCG@10 "
                       f"{inner['ndcg@10_with']:.4f} with vs {inner['ndcg@10_without']:.4f} without, "
                       f"Wilcoxon p={inner['wilcoxon_p']:.2g}")
+    bagged = result.get("bag_ablation")
+    if bagged:
+        n_bag = ranker["config"].get("bagged_models", 0) if ranker else 0
+        console.print(f"bagging (final ranker averaged with its {n_bag} fold models): "
+                      f"NDCG@10 {bagged['ndcg@10_with']:.4f} with vs {bagged['ndcg@10_without']:.4f} without, "
+                      f"Wilcoxon p={bagged['wilcoxon_p']:.2g}")
     cr = result["candidate_recall"]
     console.print(f"candidate recall: valid {cr['valid']:.3f}, test {cr['test']:.3f} "
                   f"({cr['test_mean_size']:.0f} candidates per test user, {result['n_candidates']} per member); "
@@ -104,8 +110,13 @@ def install(app: typer.Typer) -> None:
         threads: Annotated[int, typer.Option("--threads", help="LightGBM threads.")] = 1,
         augment: Annotated[str, typer.Option("--augment", help="Extra ranker training queries from an inner split "
                            "of train: auto (mirrors the protocol) | last | random | none.")] = "auto",
-        base_scale: Annotated[float, typer.Option("--base-scale", help="Total weight of the tuned fusion the "
-                              "ranker's trees start from (0 = from zero).")] = 0.25,
+        base_scale: Annotated[str, typer.Option("--base-scale", help="Total weight of the tuned fusion the "
+                              "ranker's trees start from (0 = from zero), or auto: the best of "
+                              "0, 0.25, 0.5, 1, 2 by cross-validated held-out ndcg@10 over the validation "
+                              "users.")] = "auto",
+        bag: Annotated[bool, typer.Option("--bag/--no-bag", help="Average the ranker's final model with its "
+                       "cross-validation fold models (the table's 'ranker (no bagging)' row is the same fit "
+                       "without them).")] = True,
         max_rounds: Annotated[int, typer.Option("--max-rounds", help="Ranker boosting-round cap (early stopping "
                               "on held-out validation users decides below it).")] = 600,
         cache_dir: Annotated[str | None, typer.Option("--cache-dir", help="Member score cache (default "
@@ -124,8 +135,12 @@ def install(app: typer.Typer) -> None:
             raise typer.BadParameter("--candidates, --threads and --max-rounds must be positive")
         from cinesync.ensemble.augment import AUGMENTS
 
-        if base_scale < 0:
-            raise typer.BadParameter("--base-scale must be >= 0")
+        try:
+            scale: float | str = base_scale if base_scale == "auto" else float(base_scale)
+        except ValueError:
+            raise typer.BadParameter(f"--base-scale must be a number >= 0 or auto, got {base_scale!r}") from None
+        if scale != "auto" and not 0 <= float(scale) < float("inf"):
+            raise typer.BadParameter(f"--base-scale must be a number >= 0 or auto, got {base_scale!r}")
         if augment not in ("auto", *AUGMENTS):
             raise typer.BadParameter(f"--augment must be auto, {', '.join(AUGMENTS)}; got {augment!r}")
         with expected_errors():
@@ -137,7 +152,7 @@ def install(app: typer.Typer) -> None:
             split = make_split(protocol, load_dataset(dataset, path), seed=seed)
             cache = None if no_cache else (cache_dir or str(DEFAULT_CACHE))
             result = run_ensemble(split, specs, candidates, seed, threads, cache, tune, max_rounds=max_rounds,
-                                  augment=augment, base_scale=base_scale)
+                                  augment=augment, base_scale=scale, bag=bag)
         _print(result)
         if json_out:
             Path(json_out).parent.mkdir(parents=True, exist_ok=True)

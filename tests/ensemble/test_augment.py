@@ -8,7 +8,7 @@ import pytest
 
 from cinesync.ensemble.augment import augment_for, inner_split
 from cinesync.ensemble.candidates import masked
-from cinesync.ensemble.combiner import LEGACY_BASE_SCALE, Pool, _InnerPool, apply_combiner, fit_combiner
+from cinesync.ensemble.combiner import BASE_SCALES, LEGACY_BASE_SCALE, Pool, _InnerPool, apply_combiner, fit_combiner
 from cinesync.ensemble.features import ItemStats
 from cinesync.errors import ConfigError
 
@@ -67,7 +67,7 @@ def test_inner_queries_split_by_held_out_user(loo_split):
     _, _, extra = _pools(loo_split)
     pool, targets = extra[0]
     held_users = pool.users[::5]
-    fit, held = _InnerPool.of(pool, targets, np.ones(pool.n_members), 0.5).split(True, held_users)
+    fit, held = _InnerPool.of(pool, targets, np.ones(pool.n_members)).split(True, held_users)
     labels = pool.cands.labels(targets)
     useful = int((np.bincount(pool.cands.rows, weights=labels, minlength=len(pool.cands)) > 0).sum())
     assert len(fit.groups) + len(held.groups) == useful
@@ -82,8 +82,28 @@ def test_ranker_uses_inner_queries_and_records_choices(loo_split):
     assert plain["n_inner_queries"] == 0 and more["n_inner_queries"] > 0
     assert more["n_queries"] == plain["n_queries"] + more["n_inner_queries"]
     assert more["context"] in (True, False)
-    assert more["base_scale"] == 0.25
+    assert more["base_scale"] in BASE_SCALES
     assert np.isfinite(apply_combiner(more, vpool)).all()
+
+
+def test_auto_base_scale_is_chosen_on_held_out_users(loo_split):
+    vpool, vt, extra = _pools(loo_split)
+    auto = fit_combiner("ranker", vpool, vt, seed=0, max_rounds=20, context=False, extra=extra)
+    trials = auto["trials"]
+    first = trials[: len(BASE_SCALES)]  # the first grid setting at every scale
+    assert [t["scale"] for t in first] == list(BASE_SCALES)
+    chosen = max(first, key=lambda t: t["holdout_ndcg@10"])["scale"]
+    assert auto["base_scale"] == chosen
+    # the other settings are tried at the chosen scale only, and the best of those is kept
+    assert all(t["scale"] == chosen for t in trials[len(BASE_SCALES):])
+    assert auto["holdout_ndcg"] == max(t["holdout_ndcg@10"] for t in trials if t["scale"] == chosen)
+    # the same model as asking for that scale outright, and it is applied at that scale
+    fixed = fit_combiner("ranker", vpool, vt, seed=0, max_rounds=20, context=False, extra=extra,
+                         base_scale=chosen)
+    assert fixed["model_text"] == auto["model_text"] and fixed["base_scale"] == chosen
+    np.testing.assert_array_equal(apply_combiner(fixed, vpool), apply_combiner(auto, vpool))
+    other = {**auto, "base_scale": max(BASE_SCALES) if chosen != max(BASE_SCALES) else 0.0}
+    assert not np.array_equal(apply_combiner(other, vpool), apply_combiner(auto, vpool))
 
 
 def test_base_scale_zero_and_legacy_rankers(loo_split):
@@ -93,7 +113,8 @@ def test_base_scale_zero_and_legacy_rankers(loo_split):
     legacy = fit_combiner("ranker", vpool, vt, seed=0, max_rounds=20, base_scale=LEGACY_BASE_SCALE)
     old = {k: v for k, v in legacy.items() if k != "base_scale"}  # saved before the scale was a setting
     np.testing.assert_array_equal(apply_combiner(old, vpool), apply_combiner(legacy, vpool))
-    with pytest.raises(ConfigError, match="base_scale"):
-        fit_combiner("ranker", vpool, vt, base_scale=-1.0)
+    for bad in (-1.0, "big", float("nan")):
+        with pytest.raises(ConfigError, match="base_scale"):
+            fit_combiner("ranker", vpool, vt, base_scale=bad)
     with pytest.raises(ConfigError, match="context"):
         fit_combiner("ranker", vpool, vt, context="sometimes")

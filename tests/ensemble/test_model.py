@@ -42,6 +42,9 @@ def test_ranker_save_load_identical(fitted_ranker, loo_split, tmp_path):
     fitted_ranker.save(str(tmp_path / "ens"))
     with np.load(tmp_path / "ens" / "arrays.npz", allow_pickle=False) as z:
         assert str(z["comb__model_text"]).startswith("tree")  # LightGBM text format, no pickle
+        bag = z["comb__bag_texts"]  # the default bags the final ranker with its 3 fold models
+        assert bag.shape == (3,) and all(str(t).startswith("tree") for t in bag)
+        assert "bag_texts" not in json.loads(str(z["comb__meta"]))
     loaded = Recommender.load(str(tmp_path / "ens"))
     hist = loo_split.test_queries()[0]
     np.testing.assert_array_equal(loaded.score(hist), fitted_ranker.score(hist))
@@ -84,3 +87,7 @@ def test_inner_pools_of_the_model(fitted_ranker, loo_split):
         create("ensemble", {"augment": "sideways"})
     with pytest.raises(ConfigError):
         create("ensemble", {"base_scale": -1})
+    with pytest.raises(ConfigError):
+        create("ensemble", {"base_scale": "big"})
+    assert create("ensemble", {"base_scale": 0.5}).config.base_scale == 0.5
+    assert create("ensemble").config.base_scale == "auto"

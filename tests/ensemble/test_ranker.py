@@ -12,7 +12,7 @@ from cinesync.ensemble.combiner import Pool, apply_combiner, fit_combiner
 from cinesync.ensemble.experiment import run_ensemble
 from cinesync.ensemble.features import ItemStats
 from cinesync.ensemble.fusion import candidate_metrics
-from cinesync.ensemble.ranker import split_queries
+from cinesync.ensemble.ranker import fit_ranker, predict, split_queries, user_folds
 from cinesync.errors import DataError
 
 
@@ -41,6 +41,27 @@ def test_ranker_ignores_test_labels(loo_split):
     assert a["augment"] == "last" and a["inner_pools"]  # inner pools were built and used...
     assert rows_a["ranker"]["config"]["n_inner_queries"] > 0  # ...and they read train only
     assert rows_a["ranker"]["ndcg@10"] != rows_b["ranker"]["ndcg@10"]  # test metrics did change
+    assert rows_a["ranker"]["config"]["bagged_models"] == 3  # the fold models are covered by the hash too
+    assert "bag_texts" not in rows_a["ranker (no bagging)"]["config"]
+    assert rows_a["ranker (no bagging)"]["config"]["bagged_models"] == 0
+
+
+def test_bagged_ranker_averages_its_fold_models(loo_split, valid_scores):
+    import lightgbm as lgb
+
+    hist, targets, scores = valid_scores
+    pool = Pool.build(scores, hist, ItemStats.from_train(loo_split.train), 10)
+    labels = pool.cands.labels(targets)
+    folds = [(f, h, [], []) for f, h in user_folds(pool.cands, labels, 3, seed=0)]
+    base = pool.z.sum(axis=1)
+    fit = fit_ranker(pool.X, labels, pool.cands, max_rounds=15, folds=folds, base_score=base, bag=True)
+    plain = fit_ranker(pool.X, labels, pool.cands, max_rounds=15, folds=folds, base_score=base)
+    assert len(fit.bag_texts) == 3 and plain.bag_texts == []
+    assert fit.model_text == plain.model_text  # bagging changes nothing but what is kept
+    each = [lgb.Booster(model_str=t).predict(pool.X) for t in [fit.model_text, *fit.bag_texts]]
+    bagged = predict(fit.model_text, pool.X, base_score=base, bag_texts=fit.bag_texts)
+    np.testing.assert_allclose(bagged, np.mean(each, axis=0) + base)
+    assert not np.allclose(bagged, predict(fit.model_text, pool.X, base_score=base))
 
 
 def test_ranker_learns_on_planted_data(loo_split):

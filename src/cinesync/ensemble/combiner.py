@@ -23,10 +23,11 @@ from cinesync.errors import ConfigError
 
 log = logging.getLogger(__name__)
 COMBINERS = ("ranker", "rrf", "weighted", "adaptive")
-#: default scale of the tuned fusion the ranker starts from (z-score units; LambdaRank's sigmoid
-#: is 1). 0 = the trees start from zero. 0.25 had the best mean cross-validated held-out ndcg@10
-#: over the two bundled protocols (0.2109 vs 0.2097 for 0.5; docs/ensemble.md, ``--base-scale``)
-BASE_SCALE = 0.25
+#: scales of the tuned fusion the ranker may start from (z-score units; LambdaRank's sigmoid is
+#: 1; 0 = the trees start from zero), chosen by cross-validated held-out ndcg@10 when
+#: ``base_scale="auto"`` (the default); the best scale differs between data sets (docs/ensemble.md)
+BASE_SCALES: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0)
+BASE_SCALE: float | str = "auto"
 #: user-level cross-validation folds over the validation users for the ranker's choices
 RANKER_FOLDS = 3
 #: the scale of rankers saved before the scale was a setting
@@ -78,7 +79,8 @@ class Pool:
 def fit_combiner(kind: str, pool: Pool, targets: sp.spmatrix, seed: int = 0, threads: int = 1,
                  context: bool | str = True, buckets: int = 3, rrf_k: float = 60.0,
                  max_rounds: int = 600, extra: list[tuple[Pool, sp.spmatrix]] | None = None,
-                 base_scale: float = BASE_SCALE, folds: int = RANKER_FOLDS) -> dict[str, Any]:
+                 base_scale: float | str = BASE_SCALE, folds: int = RANKER_FOLDS, bag: bool = False
+                 ) -> dict[str, Any]:
     """Fit ``kind`` on the validation pool; returns its state (arrays / text, JSON-able sizes).
 
     context: use the time-context columns (True / False) or, for the ranker, "auto": train both
@@ -87,13 +89,13 @@ def fit_combiner(kind: str, pool: Pool, targets: sp.spmatrix, seed: int = 0, thr
     to its fitting part, except the queries of the validation users held out for model
     selection, which join the held-out part. The fusions use the validation pool only.
     base_scale: the ranker starts from the tuned weighted fusion scaled to this total weight
-    (0 = from zero). folds: user-level cross-validation folds over the validation users for the
-    ranker's choices (settings, rounds, context); 1 = a single 80/20 holdout.
+    (0 = from zero), or "auto": the one of ``BASE_SCALES`` with the best held-out ndcg@10.
+    folds: user-level cross-validation folds over the validation users for the ranker's
+    choices (settings, rounds, context, base scale); 1 = a single 80/20 holdout.
     """
     if folds < 1:
         raise ConfigError(f"folds must be >= 1, got {folds}")
-    if base_scale < 0:
-        raise ConfigError(f"base_scale must be >= 0, got {base_scale}")
+    scales = base_scales(base_scale)
     if context not in (True, False, "auto"):
         raise ConfigError(f"context must be true, false or 'auto', got {context!r}")
     if kind not in COMBINERS:
@@ -113,9 +115,9 @@ def fit_combiner(kind: str, pool: Pool, targets: sp.spmatrix, seed: int = 0, thr
         parts = user_folds(pool.cands, labels, folds, seed)
         # the fusion the trees start from: tuned on every validation user (one weight per member)
         w, _ = fusion.tune_weights(pool.z, pool.cands, labels, n_targets)
-        state["weights"], state["base_scale"], state["folds"] = w, float(base_scale), int(folds)
+        state["weights"], state["folds"] = w, int(folds)
         users = pool.users if pool.users is not None else np.full(len(pool.cands), -1)
-        inner = [_InnerPool.of(p, t, w, base_scale) for p, t in (extra or [])]
+        inner = [_InnerPool.of(p, t, w) for p, t in (extra or [])]
         fits = []
         for ctx_on in ((True, False) if context == "auto" else (bool(context),)):
             cv = []
@@ -124,12 +126,14 @@ def fit_combiner(kind: str, pool: Pool, targets: sp.spmatrix, seed: int = 0, thr
                 cv.append((fit_rows, hold_rows, [f for f, _ in halves if len(f.groups)],
                            [h for _, h in halves if len(h.groups)]))
             fit = fit_ranker(pool.features(ctx_on), labels, pool.cands, seed=seed, threads=threads,
-                             names=pool.feature_names(ctx_on), base_score=_base(pool, w, base_scale),
-                             max_rounds=max_rounds, folds=cv)
+                             names=pool.feature_names(ctx_on), base_score=_base(pool, w, 1.0),
+                             max_rounds=max_rounds, folds=cv, scales=scales, bag=bag)
             fits.append((fit.holdout_ndcg, ctx_on, fit))
-            log.info("ranker (context %s): held-out ndcg@10=%.4f", "on" if ctx_on else "off", fit.holdout_ndcg)
+            log.info("ranker (context %s): held-out ndcg@10=%.4f at base scale %g", "on" if ctx_on else "off",
+                     fit.holdout_ndcg, fit.scale)
         _, ctx_on, fit = max(fits, key=lambda f: f[0])
         state.update(context=ctx_on, model_text=fit.model_text, params=fit.params, rounds=fit.rounds,
+                     base_scale=fit.scale, bag_texts=fit.bag_texts,
                      holdout_ndcg=fit.holdout_ndcg, trials=fit.trials, n_queries=fit.n_queries,
                      n_inner_queries=int(sum(len(q.useful) for q in inner)))
         log.info("ranker: %d training queries (%d from inner pools), context %s, %d rounds", fit.n_queries,
@@ -149,7 +153,8 @@ def apply_combiner(state: dict[str, Any], pool: Pool, threads: int = 1) -> np.nd
                                np.asarray(state["bucket_weights"]))
     if kind == "ranker":
         base = _base(pool, np.asarray(state["weights"]), float(state.get("base_scale", LEGACY_BASE_SCALE)))
-        return predict(str(state["model_text"]), pool.features(bool(state["context"])), threads, base)
+        return predict(str(state["model_text"]), pool.features(bool(state["context"])), threads, base,
+                       [str(t) for t in state.get("bag_texts", [])])
     raise ConfigError(f"unknown combiner {kind!r}; expected one of {', '.join(COMBINERS)}")
 
 
@@ -163,10 +168,11 @@ class _InnerPool:
     base: np.ndarray | None
 
     @classmethod
-    def of(cls, pool: Pool, targets: sp.spmatrix, weights: np.ndarray, scale: float) -> _InnerPool:
+    def of(cls, pool: Pool, targets: sp.spmatrix, weights: np.ndarray) -> _InnerPool:
+        """``weights``: the tuned fusion; its base is kept at scale 1 (``fit_ranker`` scales it)."""
         labels = pool.cands.labels(targets)
         useful = np.bincount(pool.cands.rows, weights=labels, minlength=len(pool.cands)) > 0
-        return cls(pool, labels, np.flatnonzero(useful), _base(pool, weights, scale))
+        return cls(pool, labels, np.flatnonzero(useful), _base(pool, weights, 1.0))
 
     def split(self, context: bool, held_users: np.ndarray) -> tuple[QuerySet, QuerySet]:
         """(fit part, held-out part): a query is held out when its user is one of ``held_users``
@@ -178,6 +184,15 @@ class _InnerPool:
         X = p.features(context)
         return (QuerySet.of(X, self.labels, p.cands, self.useful[~held], self.base),
                 QuerySet.of(X, self.labels, p.cands, self.useful[held], self.base))
+
+
+def base_scales(base_scale: float | str) -> tuple[float, ...]:
+    """The scales ``fit_combiner`` tries for ``base_scale`` (a number >= 0 or "auto")."""
+    if base_scale == "auto":
+        return BASE_SCALES
+    if isinstance(base_scale, str) or not base_scale >= 0:
+        raise ConfigError(f"base_scale must be a number >= 0 or 'auto', got {base_scale!r}")
+    return (float(base_scale),)
 
 
 def _base(pool: Pool, weights: np.ndarray, scale: float) -> np.ndarray | None:

@@ -79,12 +79,13 @@ def inner_pools(split: Any, scored: list[MemberScores], kind: str, n_candidates:
 def run_ensemble(split: Any, members: list[tuple[str, dict[str, Any]]], n_candidates: int = 100, seed: int = 0,
                  threads: int = 1, cache_dir: str | None = None, tune_classical: bool = True,
                  device: str = "cpu", max_rounds: int = 600, augment: str = "auto",
-                 base_scale: float = BASE_SCALE) -> dict[str, Any]:
+                 base_scale: float | str = BASE_SCALE, bag: bool = True) -> dict[str, Any]:
     """Fit members, fit every combiner on validation, evaluate on test; returns a JSON-able result.
 
     augment: inner-split kind for the ranker's extra training queries ("auto" = the one that
     mirrors the protocol, ``augment_for``; "none" = validation queries only). base_scale: the
-    ranker's start (``fit_combiner``).
+    ranker's start (``fit_combiner``). bag: the ranker averages its fold models with the final
+    one; the "ranker (no bagging)" row is the same fit without them.
     """
     t_all = time.perf_counter()
     scored = [member_scores(split, name, base, seed, tune_classical, cache_dir, device) for name, base in members]
@@ -121,17 +122,23 @@ def run_ensemble(split: Any, members: list[tuple[str, dict[str, Any]]], n_candid
             continue
         t1 = time.perf_counter()
         state = fit_combiner(comb, vpool, vt, seed=seed, threads=threads, context=context, max_rounds=max_rounds,
-                             extra=extra if use_inner else None, base_scale=base_scale)
+                             extra=extra if use_inner else None, base_scale=base_scale, bag=bag)
         fitted[label] = (state, time.perf_counter() - t1)
+    if bag and "ranker" in fitted:  # the same ranker without its fold models
+        state, fit_s = fitted["ranker"]
+        fitted["ranker (no bagging)"] = ({k: v for k, v in state.items() if k != "bag_texts"}, fit_s)
+        variants.append(("ranker (no bagging)", "ranker", "auto", True))
     for label, comb, _, _ in variants:
         state, fit_s = fitted[label]
         v = candidate_metrics(vpool.cands, apply_combiner(state, vpool, threads), v_labels, v_targets, K)
         t_values = apply_combiner(state, tpool, threads)
         t = candidate_metrics(tpool.cands, t_values, t_labels, t_targets, K)
         info = {k: (np.asarray(v_).tolist() if isinstance(v_, np.ndarray) else v_)
-                for k, v_ in state.items() if k != "model_text"}
+                for k, v_ in state.items() if k not in ("model_text", "bag_texts")}
         if "model_text" in state:
-            info["model_sha256"] = hashlib.sha256(state["model_text"].encode()).hexdigest()
+            info["model_sha256"] = hashlib.sha256("\n".join([state["model_text"], *state.get("bag_texts", [])])
+                                                  .encode()).hexdigest()
+            info["bagged_models"] = len(state.get("bag_texts", []))
         top = in_topk(tpool.cands, t_values, K)
         hits, misses = top & (t_labels > 0), top & (t_labels == 0)
         conf = {"top10_hits": float(t_conf[hits].mean()) if hits.any() else float("nan"),
@@ -145,7 +152,11 @@ def run_ensemble(split: Any, members: list[tuple[str, dict[str, Any]]], n_candid
     strongest = max(member_rows, key=lambda r: float(np.nanmean(r.ndcg)))
     table = [_table_row(r, best, strongest, seed) for r in rows]
     by_name = {r.name: r for r in rows}
-    ablation, inner_ablation = None, None
+    ablation, inner_ablation, bag_ablation = None, None, None
+    if "ranker (no bagging)" in by_name:
+        bagged, single = by_name["ranker"], by_name["ranker (no bagging)"]
+        bag_ablation = {"ndcg@10_with": float(np.nanmean(bagged.ndcg)),
+                        "ndcg@10_without": float(np.nanmean(single.ndcg)), **paired_test(bagged.ndcg, single.ndcg)}
     if "ranker (no inner pools)" in by_name:
         with_inner, without = by_name["ranker"], by_name["ranker (no inner pools)"]
         inner_ablation = {"ndcg@10_with": float(np.nanmean(with_inner.ndcg)),
@@ -160,8 +171,9 @@ def run_ensemble(split: Any, members: list[tuple[str, dict[str, Any]]], n_candid
                         for m in scored],
             "best_single": best.name, "strongest_member_on_test": strongest.name, "candidate_recall": recall,
             "pool_seconds": pool_s, "context_ablation": ablation, "augment": kind, "base_scale": base_scale,
+            "base_scale_chosen": by_name["ranker"].config.get("base_scale") if "ranker" in by_name else None,
             "inner_pools": [{"queries": len(p.cands), "candidates": int(p.cands.indptr[-1])} for p, _ in extra],
-            "inner_ablation": inner_ablation,
+            "inner_ablation": inner_ablation, "bag_ablation": bag_ablation, "bag": bag,
             "n_valid_users": len(vh), "n_test_users": len(th), "table": table,
             "total_seconds": time.perf_counter() - t_all}
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 import pydantic
@@ -45,8 +45,10 @@ class EnsembleConfig(ModelConfig):
     ranker training queries from an inner split of train ("last" = each user's newest training
     items, "random" = a per-user random 80/10/10, "none"; see ``ensemble.augment``; costs a
     second fit of every member); base_scale: total weight of the tuned fusion the ranker's
-    trees start from (0 = from zero); folds: user-level cross-validation folds over the
-    validation users for the ranker's choices (1 = one 80/20 holdout); buckets:
+    trees start from (0 = from zero; "auto" = the one of ``combiner.BASE_SCALES`` with the best
+    cross-validated held-out ndcg@10); folds: user-level cross-validation folds over the
+    validation users for the ranker's choices (1 = one 80/20 holdout); bag: the ranker averages
+    its final model with the chosen setting's cross-validation fold models; buckets:
     history-length buckets of "adaptive"; threads:
     LightGBM threads; max_rounds: the ranker's boosting-round cap (early stopping on held-out
     validation users).
@@ -59,8 +61,9 @@ class EnsembleConfig(ModelConfig):
     n_candidates: int = pydantic.Field(100, ge=1)
     context: bool | Literal["auto"] = "auto"
     augment: Augment = "last"
-    base_scale: float = pydantic.Field(BASE_SCALE, ge=0.0, le=100.0)
+    base_scale: Annotated[float, pydantic.Field(ge=0.0, le=100.0)] | Literal["auto"] = BASE_SCALE
     folds: int = pydantic.Field(RANKER_FOLDS, ge=1, le=20)
+    bag: bool = True
     buckets: int = pydantic.Field(3, ge=1)
     rrf_k: float = pydantic.Field(60.0, gt=0.0)
     threads: int = pydantic.Field(1, ge=1)
@@ -68,6 +71,8 @@ class EnsembleConfig(ModelConfig):
 
 
 _ARRAYS = ("weights", "edges", "bucket_weights")
+#: LightGBM models (text format) of the ranker, stored as string arrays rather than in the JSON meta
+_TEXTS = ("model_text", "bag_texts")
 
 
 @register
@@ -107,7 +112,7 @@ class Ensemble(Recommender):
         self.combiner_ = fit_combiner(cfg.combiner, pool, v.targets, seed=ctx.seed, threads=cfg.threads,
                                       context=cfg.context, buckets=cfg.buckets, rrf_k=cfg.rrf_k,
                                       max_rounds=cfg.max_rounds, extra=extra, base_scale=cfg.base_scale,
-                                      folds=cfg.folds)
+                                      folds=cfg.folds, bag=cfg.bag)
 
     def _inner_pools(self, train: Interactions, ctx: FitContext) -> list[tuple[Pool, Any]]:
         """Inner pools (``ensemble.augment``): members refitted on the inner train part score its queries."""
@@ -161,9 +166,11 @@ class Ensemble(Recommender):
         out.update(self.stats_.state())
         comb = self.combiner_
         out["comb__meta"] = np.asarray(json.dumps({k: v for k, v in comb.items()
-                                                   if k not in _ARRAYS and k != "model_text"}))
+                                                   if k not in _ARRAYS and k not in _TEXTS}))
         if "model_text" in comb:
             out["comb__model_text"] = np.asarray(comb["model_text"])
+        if comb.get("bag_texts"):
+            out["comb__bag_texts"] = np.asarray(list(comb["bag_texts"]))
         for key in _ARRAYS:
             if key in comb:
                 out[f"comb__{key}"] = np.asarray(comb[key], np.float64)
@@ -180,6 +187,8 @@ class Ensemble(Recommender):
         comb: dict[str, Any] = json.loads(str(arrays["comb__meta"]))
         if "comb__model_text" in arrays:
             comb["model_text"] = str(arrays["comb__model_text"])
+        if "comb__bag_texts" in arrays:
+            comb["bag_texts"] = [str(t) for t in np.asarray(arrays["comb__bag_texts"]).ravel()]
         for key in _ARRAYS:
             if f"comb__{key}" in arrays:
                 comb[key] = np.asarray(arrays[f"comb__{key}"])

@@ -1,12 +1,13 @@
 """LightGBM LambdaRank over candidate features, trained on VALIDATION labels only.
 
-Queries (users) with at least one target among their candidates are split user-wise into a
-fitting part and a held-out part; every setting in ``RANKER_GRID`` trains with early stopping
-on held-out ndcg@10 (optionally starting from a base score, e.g. a tuned fusion, that the
-trees correct). Extra queries (inner pools, ``ensemble.augment``) join the fitting part, or
-the held-out part for the held-out users, so the choice is made on held-out users alone. The
-best setting is refitted on all queries for its best number of rounds.
-The model is kept as LightGBM's text format (no pickle).
+Queries (users) with at least one target among their candidates are split user-wise into
+fitting and held-out parts (one holdout or k folds); every setting in ``RANKER_GRID`` trains
+with early stopping on held-out ndcg@10, optionally starting from a base score (e.g. a tuned
+fusion) that the trees correct, whose scale can be chosen the same way (``scales``). Extra
+queries (inner pools, ``ensemble.augment``) join the fitting part, or the held-out part for
+the held-out users, so the choice is made on held-out users alone. The best setting is
+refitted on all queries for its best number of rounds (optionally averaged with its fold
+models, ``bag``). The model is kept as LightGBM's text format (no pickle).
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ RANKER_GRID: tuple[dict[str, Any], ...] = (
 
 @dataclass
 class QuerySet:
-    """Training queries as LightGBM wants them: (rows, f) features, (rows,) labels, group sizes, base score."""
+    """Training queries as LightGBM wants them: (rows, f) features, (rows,) labels, group sizes, base score
+    (at scale 1; ``fit_ranker`` multiplies it by the scale it tries)."""
 
     X: np.ndarray
     y: np.ndarray
@@ -62,6 +64,11 @@ class RankerFit:
     trials: list[dict[str, Any]] = field(default_factory=list)
     #: training queries of the final refit: validation + inner pools
     n_queries: int = 0
+    #: the chosen multiplier of the base score (one of ``fit_ranker``'s ``scales``)
+    scale: float = 1.0
+    #: with ``bag``: the chosen setting's cross-validation fold models (each at its best round),
+    #: averaged with ``model_text`` by ``predict``
+    bag_texts: list[str] = field(default_factory=list)
 
 
 def _base_params(seed: int, threads: int) -> dict[str, Any]:
@@ -114,14 +121,19 @@ def fit_ranker(X: np.ndarray, labels: np.ndarray, cands: Candidates, seed: int =
                names: list[str] | None = None, base_score: np.ndarray | None = None,
                queries: tuple[np.ndarray, np.ndarray] | None = None, extra: list[QuerySet] | None = None,
                extra_held: list[QuerySet] | None = None,
-               folds: list[tuple[np.ndarray, np.ndarray, list[QuerySet], list[QuerySet]]] | None = None
-               ) -> RankerFit:
+               folds: list[tuple[np.ndarray, np.ndarray, list[QuerySet], list[QuerySet]]] | None = None,
+               scales: tuple[float, ...] = (1.0,), bag: bool = False) -> RankerFit:
     """Train the LambdaRank model on (nnz, f) features ``X`` and (nnz,) 0/1 validation ``labels``.
 
     base_score: (nnz,) optional starting score (e.g. a tuned fusion); the trees learn a
-    correction on top of it, and ``predict`` must be given the same base. queries: (fit rows,
-    held-out rows) from ``split_queries`` (made here when not given). extra: more training
-    queries (same feature columns, base computed the same way) for the fitting part only.
+    correction on top of ``scale * base_score``, and ``predict`` must be given that same
+    scaled base. queries: (fit rows, held-out rows) from ``split_queries`` (made here when not
+    given). extra: more training queries (same feature columns, base computed the same way) for
+    the fitting part only. folds: (fit rows, held-out rows, extra fit, extra held-out) per
+    cross-validation fold (instead of queries / extra). scales: candidate multipliers of the
+    base; with several, the first grid setting picks the scale with the best held-out ndcg@10
+    and the other settings are then tried at that scale. bag: keep the chosen setting's fold
+    models too (``RankerFit.bag_texts``); ``predict`` averages them with the final model.
     """
     import lightgbm as lgb
 
@@ -136,38 +148,54 @@ def fit_ranker(X: np.ndarray, labels: np.ndarray, cands: Candidates, seed: int =
     data = [(QuerySet.concat([QuerySet.of(X, labels, cands, fr, base_score), *ex]),
              QuerySet.concat([QuerySet.of(X, labels, cands, hr, base_score), *exh])) for fr, hr, ex, exh in folds]
     everything = QuerySet.concat([QuerySet.of(X, labels, cands, useful, base_score), *folds[0][2], *folds[0][3]])
+    if not scales or min(scales) < 0:
+        raise DataError(f"ranker: base scales must be a non-empty list of values >= 0, got {scales!r}")
     base = _base_params(seed, threads)
-    trials, best = [], None
-    for setting in grid:
+
+    def cross_validate(setting: dict[str, Any], scale: float) -> dict[str, Any]:
         params = {**base, **setting}
-        scores, fold_rounds = [], []
+        scores, fold_rounds, texts = [], [], []
         for fit, held in data:
-            dtrain = lgb.Dataset(fit.X, fit.y, group=fit.groups, init_score=fit.base, feature_name=names or "auto",
-                                 free_raw_data=False)
-            dvalid = lgb.Dataset(held.X, held.y, group=held.groups, init_score=held.base, reference=dtrain)
+            dtrain = lgb.Dataset(fit.X, fit.y, group=fit.groups, init_score=scale * fit.base,
+                                 feature_name=names or "auto", free_raw_data=False)
+            dvalid = lgb.Dataset(held.X, held.y, group=held.groups, init_score=scale * held.base, reference=dtrain)
             booster = lgb.train(params, dtrain, num_boost_round=max_rounds, valid_sets=[dvalid],
                                 callbacks=[lgb.early_stopping(50, verbose=False)])
             scores.append(float(booster.best_score["valid_0"]["ndcg@10"]))
             fold_rounds.append(max(1, int(booster.best_iteration)))
-        score, rounds = float(np.mean(scores)), max(1, int(round(np.mean(fold_rounds))))
-        trials.append({**setting, "rounds": rounds, "holdout_ndcg@10": score, "fold_ndcg@10": scores})
-        log.info("ranker %s: held-out ndcg@10=%.4f (%d folds) at %d rounds", setting, score, len(data), rounds)
-        if best is None or score > best[0]:
-            best = (score, setting, rounds)
-    assert best is not None
-    score, setting, rounds = best
+            if bag:
+                texts.append(booster.model_to_string(num_iteration=fold_rounds[-1]))
+        trial = {**setting, "scale": float(scale), "rounds": max(1, int(round(np.mean(fold_rounds)))),
+                 "holdout_ndcg@10": float(np.mean(scores)), "fold_ndcg@10": scores, "_texts": texts}
+        log.info("ranker %s at base scale %g: held-out ndcg@10=%.4f (%d folds) at %d rounds", setting, scale,
+                 trial["holdout_ndcg@10"], len(data), trial["rounds"])
+        return trial
+
+    def score(trial: tuple[dict[str, Any], dict[str, Any]]) -> float:
+        return float(trial[1]["holdout_ndcg@10"])
+
+    tried = [(grid[0], cross_validate(grid[0], float(s))) for s in dict.fromkeys(scales)]
+    scale = float(max(tried, key=score)[1]["scale"])
+    tried += [(setting, cross_validate(setting, scale)) for setting in grid[1:]]
+    setting, best = max((t for t in tried if t[1]["scale"] == scale), key=score)
     final = lgb.train({**base, **setting}, lgb.Dataset(everything.X, everything.y, group=everything.groups,
-                                                       init_score=everything.base, feature_name=names or "auto"),
-                      num_boost_round=rounds)
-    return RankerFit(final.model_to_string(), dict(setting), rounds, score, trials, int(len(everything.groups)))
+                                                       init_score=scale * everything.base,
+                                                       feature_name=names or "auto"),
+                      num_boost_round=best["rounds"])
+    return RankerFit(final.model_to_string(), dict(setting), best["rounds"], float(best["holdout_ndcg@10"]),
+                     [{k: v for k, v in t.items() if k != "_texts"} for _, t in tried], int(len(everything.groups)),
+                     scale, best["_texts"])
 
 
-def predict(model_text: str, X: np.ndarray, threads: int = 1, base_score: np.ndarray | None = None) -> np.ndarray:
-    """(nnz,) ranker scores of (nnz, f) features (plus the same ``base_score`` used in training)."""
+def predict(model_text: str, X: np.ndarray, threads: int = 1, base_score: np.ndarray | None = None,
+            bag_texts: list[str] | None = None) -> np.ndarray:
+    """(nnz,) ranker scores of (nnz, f) features (plus the same ``base_score`` used in training);
+    with ``bag_texts`` the trees' output is the mean over ``model_text`` and those models."""
     import lightgbm as lgb
 
     if X.shape[0] == 0:
         return np.zeros(0)
-    booster = lgb.Booster(model_str=model_text)
-    out = np.asarray(booster.predict(X, num_threads=threads), np.float64)
+    texts = [model_text, *(bag_texts or [])]
+    out = np.mean([np.asarray(lgb.Booster(model_str=t).predict(X, num_threads=threads), np.float64) for t in texts],
+                  axis=0)
     return out if base_score is None else out + base_score
