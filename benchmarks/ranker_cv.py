@@ -38,6 +38,7 @@ from cinesync.ensemble.ranker import user_folds
 from cinesync.errors import CineSyncError
 from cinesync.eval.protocols import make_split
 from cinesync.eval.stats import mean_ci, paired_test
+from cinesync.models.registry import model_class
 
 log = logging.getLogger("ranker_cv")
 K = 10
@@ -116,7 +117,11 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--outer must be >= 2, got {args.outer}")
         if min(args.candidates, args.max_rounds) < 1:
             raise ValueError("--candidates and --max-rounds must be positive")
-        members = [m.strip() for m in args.members.split(",") if m.strip()]
+        members = [m.strip().lower() for m in args.members.split(",") if m.strip()]
+        if not members:
+            raise ValueError("--members needs at least one model name")
+        for name in members:
+            model_class(name)  # unknown names fail before any data is read
         result = run(args.protocol, members, scales, args.outer, args.seed, args.dataset, args.path, args.cache_dir,
                      args.candidates, args.max_rounds)
     except (CineSyncError, ValueError) as e:
