@@ -134,13 +134,14 @@ def install(app: typer.Typer) -> None:
         if min(candidates, threads, max_rounds) <= 0:
             raise typer.BadParameter("--candidates, --threads and --max-rounds must be positive")
         from cinesync.ensemble.augment import AUGMENTS
+        from cinesync.ensemble.combiner import base_scales
+        from cinesync.errors import ConfigError
 
         try:
             scale: float | str = base_scale if base_scale == "auto" else float(base_scale)
-        except ValueError:
+            base_scales(scale)
+        except (ValueError, ConfigError):
             raise typer.BadParameter(f"--base-scale must be a number >= 0 or auto, got {base_scale!r}") from None
-        if scale != "auto" and not 0 <= float(scale) < float("inf"):
-            raise typer.BadParameter(f"--base-scale must be a number >= 0 or auto, got {base_scale!r}")
         if augment not in ("auto", *AUGMENTS):
             raise typer.BadParameter(f"--augment must be auto, {', '.join(AUGMENTS)}; got {augment!r}")
         with expected_errors():

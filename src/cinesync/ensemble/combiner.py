@@ -190,7 +190,7 @@ def base_scales(base_scale: float | str) -> tuple[float, ...]:
     """The scales ``fit_combiner`` tries for ``base_scale`` (a number >= 0 or "auto")."""
     if base_scale == "auto":
         return BASE_SCALES
-    if isinstance(base_scale, str) or not base_scale >= 0:
+    if isinstance(base_scale, str) or not 0 <= base_scale < float("inf"):
         raise ConfigError(f"base_scale must be a number >= 0 or 'auto', got {base_scale!r}")
     return (float(base_scale),)
 

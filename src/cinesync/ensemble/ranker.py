@@ -139,6 +139,8 @@ def fit_ranker(X: np.ndarray, labels: np.ndarray, cands: Candidates, seed: int =
 
     if X.shape[0] != len(labels) or X.shape[0] != cands.indptr[-1]:
         raise DataError(f"ranker: {X.shape[0]} feature rows, {len(labels)} labels, {cands.indptr[-1]} candidates")
+    if not scales or min(scales) < 0:
+        raise DataError(f"ranker: base scales must be a non-empty list of values >= 0, got {scales!r}")
     if folds is None:
         fit_rows, hold = queries if queries is not None else split_queries(cands, labels, seed, holdout_frac)
         folds = [(fit_rows, hold, list(extra or []), list(extra_held or []))]
@@ -148,8 +150,6 @@ def fit_ranker(X: np.ndarray, labels: np.ndarray, cands: Candidates, seed: int =
     data = [(QuerySet.concat([QuerySet.of(X, labels, cands, fr, base_score), *ex]),
              QuerySet.concat([QuerySet.of(X, labels, cands, hr, base_score), *exh])) for fr, hr, ex, exh in folds]
     everything = QuerySet.concat([QuerySet.of(X, labels, cands, useful, base_score), *folds[0][2], *folds[0][3]])
-    if not scales or min(scales) < 0:
-        raise DataError(f"ranker: base scales must be a non-empty list of values >= 0, got {scales!r}")
     base = _base_params(seed, threads)
 
     def cross_validate(setting: dict[str, Any], scale: float) -> dict[str, Any]:
