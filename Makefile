@@ -5,13 +5,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= results
 
-.PHONY: run leaderboard results results-extended options test test-slow test-all lint benchmark bench-serve bench-train clean
+.PHONY: run leaderboard results results-extended options test test-slow test-all lint benchmark bench-serve bench-train lock clean
 
-$(BIN)/.installed: pyproject.toml
+## Every extra plus the test tools, at the exact versions of constraints.txt.
+$(BIN)/.installed: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "CineSync needs Python >= 3.11"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[all,dev]'
 	@touch $@
 
 HOST ?= 127.0.0.1
@@ -58,8 +59,8 @@ results-extended: $(BIN)/.installed
 ## SASRec (loo, 8 epochs each) and the two-tower model (recbole-8-1-1) against their base recipes.
 options: $(BIN)/.installed
 	@mkdir -p $(OUT)
-	$(BIN)/python benchmarks/options.py --suite twotower --json $(OUT)/options-twotower.json
-	$(BIN)/python benchmarks/options.py --suite sasrec --epochs 8 --json $(OUT)/options-sasrec.json
+	$(BIN)/python -m benchmarks.options --suite twotower --json $(OUT)/options-twotower.json
+	$(BIN)/python -m benchmarks.options --suite sasrec --epochs 8 --json $(OUT)/options-sasrec.json
 
 ## Tests: the default (fast) suite.
 test: $(BIN)/.installed
@@ -72,17 +73,24 @@ test-slow: $(BIN)/.installed
 test-all: test test-slow
 
 lint: $(BIN)/.installed
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests benchmarks
 
+## Fit / evaluation time and peak memory per model (bundled data + a synthetic power-law set).
 benchmark: $(BIN)/.installed
-	$(BIN)/cinesync benchmark --out $(OUT)/benchmark
+	$(BIN)/python -m benchmarks.bench --out $(OUT)/benchmark
 
+## The HTTP service under open-loop load on loopback (latency table).
 bench-serve: $(BIN)/.installed
-	$(BIN)/cinesync bench-serve
+	$(BIN)/python -m benchmarks.bench_serve
 
 ## SASRec training speed on the bundled data (s/epoch, sequences/s, time to the best validation epoch).
 bench-train: $(BIN)/.installed
-	$(BIN)/cinesync bench-train --model sasrec --out $(OUT)/bench-train
+	$(BIN)/python -m benchmarks.bench_train --model sasrec --out $(OUT)/bench-train
+
+## Rewrite constraints.txt from the installed environment (after changing a range in pyproject.toml).
+lock: $(BIN)/.installed
+	@{ head -2 constraints.txt; $(BIN)/pip freeze --exclude-editable | sed 's/+cpu$$//'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 
 from cinesync.data.loaders import load_dataset
-from cinesync.eval.metrics import ranking_metrics
-from cinesync.eval.protocols import make_split
+from cinesync.data.protocols import make_split
 from cinesync.eval.runner import fit_model, rank_split
 from cinesync.eval.stats import mean_ci, paired_test
+from cinesync.metrics import ranking_metrics
 
 log = logging.getLogger("options")
 

@@ -28,16 +28,16 @@ import numpy as np
 import scipy.sparse as sp
 
 from cinesync.data.loaders import load_dataset
-from cinesync.ensemble.augment import augment_for
-from cinesync.ensemble.combiner import Pool, apply_combiner, base_scales, fit_combiner
-from cinesync.ensemble.experiment import inner_pools
-from cinesync.ensemble.features import ItemStats
-from cinesync.ensemble.fusion import candidate_metrics
-from cinesync.ensemble.members import member_scores
-from cinesync.ensemble.ranker import user_folds
+from cinesync.data.protocols import make_split
 from cinesync.errors import CineSyncError
-from cinesync.eval.protocols import make_split
 from cinesync.eval.stats import mean_ci, paired_test
+from cinesync.experiments.ensemble import inner_pools
+from cinesync.experiments.members import member_scores
+from cinesync.metrics.candidates import candidate_metrics
+from cinesync.models.ensemble.augment import augment_for
+from cinesync.models.ensemble.combiner import Pool, apply_combiner, base_scales, fit_combiner
+from cinesync.models.ensemble.features import ItemStats
+from cinesync.models.ensemble.ranker import user_folds
 from cinesync.models.registry import model_class
 
 log = logging.getLogger("ranker_cv")
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", default=None, help="write the results JSON here")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
-    for name in ("cinesync.ensemble.ranker", "cinesync.ensemble.combiner"):
+    for name in ("cinesync.models.ensemble.ranker", "cinesync.models.ensemble.combiner"):
         logging.getLogger(name).setLevel(logging.WARNING)
     try:
         scales: list[float | str] = []

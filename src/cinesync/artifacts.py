@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from cinesync import __version__
 from cinesync.data.ids import IdIndex
 from cinesync.errors import CineSyncError
+from cinesync.version import __version__
 
 FORMAT = 1
 

@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cinesync.content import default_cache_dir, item_embeddings, item_texts, similar_items
+from cinesync.content import default_cache_dir, item_embeddings, item_texts
 from cinesync.content import embeddings as emb
 from cinesync.data.dataset import ItemCatalog
 from cinesync.data.ids import IdIndex
-from cinesync.errors import ConfigError, DataError
+from cinesync.errors import ConfigError
+from cinesync.ranking.similar import similar_items
 
 TITLES = ["Alien", "Notting Hill", "The Shining", "Toy Story", "Aliens", "Love Actually"]
 GENRES = [("Sci-Fi", "Horror"), ("Romance", "Comedy"), ("Horror",), ("Animation", "Children"), ("Sci-Fi", "Action"),
@@ -130,9 +131,3 @@ def test_default_cache_dir() -> None:
     assert default_cache_dir("/srv/cs") == Path("/srv/cs/cache/embeddings")
     assert default_cache_dir() == Path("~/.cinesync").expanduser() / "cache" / "embeddings"
 
-
-def test_similar_items_errors() -> None:
-    with pytest.raises(DataError, match="outside"):
-        similar_items(np.eye(3, dtype=np.float32), 5)
-    with pytest.raises(DataError, match="n_items, d"):
-        similar_items(np.ones(3), 0)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from cinesync.content import item_texts
-from cinesync.content.experiment import run_new_items
 from cinesync.data.loaders import load_dataset
+from cinesync.experiments.coldstart import run_new_items
 
 TMDB = Path(__file__).resolve().parents[3] / "shared" / "data" / "tmdb-5000" / "tmdb_5000_movies.csv.zip"
 pytestmark = [pytest.mark.realdata,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as st
 
-from cinesync.eval.stats import compare_to_best, holm, mean_ci, paired_test
+from cinesync.eval.stats import compare_to_best, holm, mean_ci, paired_test, summarise
 
 
 def test_mean_ci_contains_mean_and_shrinks_with_n() -> None:
@@ -78,3 +78,10 @@ def test_compare_to_best() -> None:
     np.testing.assert_allclose([res["worse"]["wilcoxon_p_holm"], res["same"]["wilcoxon_p_holm"]], holm(raw))
     assert compare_to_best(per_user, higher_is_better=False)[0] == "worse"
     assert compare_to_best({"only": base}) == ("only", {})
+
+
+def test_summarise_gives_ci() -> None:
+    v = {"recall@10": np.array([0.0, 1.0, 0.5, np.nan])}
+    s = summarise(v)["recall@10"]
+    assert s["n"] == 3 and s["mean"] == pytest.approx(0.5) and s["lo"] <= 0.5 <= s["hi"]
+    assert summarise(v, mask=np.array([True, False, False, False]))["recall@10"]["mean"] == 0.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .contract import RecommenderContract
+from cinesync.testing.contract import RecommenderContract
 
 
 class TestMostPopular(RecommenderContract):

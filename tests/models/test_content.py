@@ -22,8 +22,7 @@ from cinesync.errors import ConfigError, NotFittedError
 from cinesync.models import FitContext, Recommender, create
 from cinesync.models.content import ContentRecommender, history_weights
 from cinesync.ranking import recommend
-
-from .contract import RecommenderContract, hit_rate, planted_split
+from cinesync.testing.contract import RecommenderContract, hit_rate, planted_split
 
 #: one embedding cache for the whole test session (texts are encoded once)
 CACHE = tempfile.mkdtemp(prefix="cinesync-test-embeddings-")
@@ -161,7 +160,7 @@ def test_similar_items_by_cosine(content: ContentRecommender) -> None:
 
 
 def test_serving_similar_titles_use_the_content_cosine(content: ContentRecommender) -> None:
-    from cinesync.serving.contrib import VectorSource, contribution_source
+    from cinesync.serving.engine.contrib import VectorSource, contribution_source
 
     src = contribution_source(content, content.n_items_)
     assert isinstance(src, VectorSource)
@@ -206,7 +205,7 @@ def test_with_config_reuses_the_embeddings(content: ContentRecommender) -> None:
 
 
 def test_engine_similar_titles_follow_content_cosine(content: ContentRecommender) -> None:
-    from cinesync.serving.engine import Engine
+    from cinesync.serving.engine.engine import Engine
 
     train, _ = text_planted_split()
     engine = Engine(content, train)

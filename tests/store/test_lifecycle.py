@@ -98,8 +98,8 @@ def test_train_errors(factory: sessionmaker[Session], tmp_path: Path) -> None:
 
 
 def test_engine_builds_from_served_model(planted_store: sessionmaker[Session], tmp_path: Path) -> None:
-    """Contract with cinesync.serving.engine: Engine(model, engine_snapshot) serves a stored user's state."""
-    engine_mod = pytest.importorskip("cinesync.serving.engine")
+    """Contract with cinesync.serving.engine.engine: Engine(model, engine_snapshot) serves a stored user's state."""
+    engine_mod = pytest.importorskip("cinesync.serving.engine.engine")
     train_from_store(planted_store, tmp_path, "ease", {"l2": 50.0}, evaluate=False, progress=False)
     with planted_store() as s:
         model, items, _ = load_served_model(s)
@@ -125,7 +125,7 @@ def test_ensemble_served_with_a_ranker_fitted_on_held_out_newest_items(
 
 
 def test_newest_item_holdout_keeps_the_item_index() -> None:
-    from cinesync.serving.lifecycle import newest_item_holdout
+    from cinesync.training.validation import newest_item_holdout
 
     data = planted(n_users=30, n_items=20, per_user=5)
     train, valid = newest_item_holdout(data)

@@ -9,8 +9,9 @@ import scipy.sparse as sp
 import torch
 
 from cinesync.data.history import HistoryBatch
-from cinesync.models.base import ValidationData
-from cinesync.training import TrainerConfig, train
+from cinesync.training.config import TrainConfig
+from cinesync.training.trainer import RunOptions, train
+from cinesync.training.validation import ValidationData
 
 N_ITEMS = 6
 
@@ -46,7 +47,7 @@ def test_loss_decreases(tmp_path) -> None:
     module, batches, loss_fn, score_fn = toy()
     log = tmp_path / "metrics.jsonl"
     res = train(module, batches, loss_fn, score_fn,
-                TrainerConfig(epochs=20, lr=0.05, warmup_frac=0.1, metrics_log=str(log)))
+                TrainConfig(epochs=20, lr=0.05, warmup_frac=0.1), RunOptions(metrics_log=str(log)))
     losses = [h["loss"] for h in res.history]
     assert len(losses) == 20 and losses[-1] < 0.1 * losses[0]
     assert [json.loads(line)["epoch"] for line in log.read_text().splitlines()] == list(range(1, 21))
@@ -56,13 +57,13 @@ def test_schedules_and_accumulation_run() -> None:
     for schedule in ("onecycle", "constant"):
         module, batches, loss_fn, score_fn = toy()
         res = train(module, batches, loss_fn, score_fn,
-                    TrainerConfig(epochs=5, lr=0.05, schedule=schedule, grad_accum=2, grad_clip=None))
+                    TrainConfig(epochs=5, lr=0.05, schedule=schedule, grad_accum=2, grad_clip=None))
         assert res.history[-1]["loss"] < res.history[0]["loss"]
 
 
 def test_early_stopping_and_best_epoch() -> None:
     module, batches, loss_fn, score_fn = toy()
-    res = train(module, batches, loss_fn, score_fn, TrainerConfig(epochs=50, patience=2), valid=valid_data())
+    res = train(module, batches, loss_fn, score_fn, TrainConfig(epochs=50, patience=2), valid=valid_data())
     assert len(res.history) == 3  # epoch 1 is best, two evaluations without improvement
     assert res.best_epoch == 1
     assert res.best_ndcg == res.history[0]["ndcg@10"]
@@ -72,22 +73,22 @@ def test_determinism() -> None:
     weights = []
     for _ in range(2):
         module, batches, loss_fn, score_fn = toy()
-        train(module, batches, loss_fn, score_fn, TrainerConfig(epochs=3, lr=0.05, seed=7))
+        train(module, batches, loss_fn, score_fn, TrainConfig(epochs=3, lr=0.05), RunOptions(seed=7))
         weights.append(torch.cat([p.detach().ravel() for p in module.parameters()]))
     torch.testing.assert_close(weights[0], weights[1], rtol=0, atol=0)
 
 
 def test_checkpoint_resume_continues(tmp_path) -> None:
     full, batches, loss_fn, score_fn = toy()
-    train(full, batches, loss_fn, score_fn, TrainerConfig(epochs=6, lr=0.05))
+    train(full, batches, loss_fn, score_fn, TrainConfig(epochs=6, lr=0.05))
     ckpt = str(tmp_path / "ckpt")
     first, *_ = toy()
-    res1 = train(first, batches, loss_fn, score_fn, TrainerConfig(epochs=6, lr=0.05, checkpoint_dir=ckpt))
+    res1 = train(first, batches, loss_fn, score_fn, TrainConfig(epochs=6, lr=0.05), RunOptions(checkpoint_dir=ckpt))
     assert len(list((tmp_path / "ckpt").glob("epoch_*.pt"))) == 6
     for p in sorted((tmp_path / "ckpt").glob("epoch_*.pt"))[3:]:
         p.unlink()  # as if the run had been killed after epoch 3
     resumed, *_ = toy()
-    res2 = train(resumed, batches, loss_fn, score_fn, TrainerConfig(epochs=6, lr=0.05, checkpoint_dir=ckpt))
+    res2 = train(resumed, batches, loss_fn, score_fn, TrainConfig(epochs=6, lr=0.05), RunOptions(checkpoint_dir=ckpt))
     assert [h["epoch"] for h in res2.history] == [1, 2, 3, 4, 5, 6]
     assert res2.history[3]["loss"] == res1.history[3]["loss"]
     for a, b in zip(full.parameters(), resumed.parameters(), strict=True):
@@ -119,7 +120,7 @@ def test_tracker_logs_params_and_every_epoch(monkeypatch) -> None:
     fake = FakeMLflow()
     monkeypatch.setitem(sys.modules, "mlflow", fake)
     module, batches, loss_fn, score_fn = toy()
-    train(module, batches, loss_fn, score_fn, TrainerConfig(epochs=3, tracker="mlflow", run_name="toy"),
+    train(module, batches, loss_fn, score_fn, TrainConfig(epochs=3), RunOptions(tracker="mlflow", run_name="toy"),
           valid=valid_data())
     kinds = [c[0] for c in fake.calls]
     assert kinds == ["start", "params", "metrics", "metrics", "metrics", "end"]
@@ -140,4 +141,4 @@ def test_tracker_missing_package_is_a_clear_error(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "wandb", None)  # import fails as if not installed
     module, batches, loss_fn, score_fn = toy()
     with pytest.raises(ConfigError, match="pip install wandb"):
-        train(module, batches, loss_fn, score_fn, TrainerConfig(epochs=1, tracker="wandb"))
+        train(module, batches, loss_fn, score_fn, TrainConfig(epochs=1), RunOptions(tracker="wandb"))

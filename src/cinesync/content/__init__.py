@@ -1,4 +1,6 @@
-"""Content understanding: item text embeddings (cached) and embedding-cosine similarity."""
+"""Content understanding: item text embeddings (MiniLM, cached on disk) in ``embeddings`` and
+user-supplied item vectors aligned to the catalogue in ``vectors``. "More like this" by embedding
+cosine is a ranking: ``cinesync.ranking.similar``."""
 
 from cinesync.content.embeddings import (
     FIELDS,
@@ -8,7 +10,5 @@ from cinesync.content.embeddings import (
     item_texts,
     resolve_model_path,
 )
-from cinesync.content.similar import similar_items
 
-__all__ = ["FIELDS", "default_cache_dir", "encode_texts", "item_embeddings", "item_texts", "resolve_model_path",
-           "similar_items"]
+__all__ = ["FIELDS", "default_cache_dir", "encode_texts", "item_embeddings", "item_texts", "resolve_model_path"]

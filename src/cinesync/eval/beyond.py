@@ -2,7 +2,7 @@
 popularity bias, and per-activity-group summaries for fairness reporting.
 
 ``top`` is an (n_users, K) int64 array of item indices, best first, padded with -1 (see
-``cinesync.eval.metrics``); pads are ignored everywhere. Catalogue-level metrics return a
+``cinesync.metrics``); pads are ignored everywhere. Catalogue-level metrics return a
 float (``coverage``, ``gini``); list-level metrics return an (n_users,) float64 vector with
 NaN where the metric is undefined for that user (e.g. an empty list), so the runner can
 compute CIs and paired tests exactly as for accuracy metrics.
@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from scipy.stats import rankdata
 
 from cinesync.errors import DataError
-from cinesync.eval.metrics import _check_top, hits
+from cinesync.metrics.accuracy import _check_top, hits
 
 __all__ = [
     "coverage",

@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from cinesync.extras import require
+
 
 def _columns(doc: dict[str, Any]) -> list[str]:
     """NDCG and Recall at every K, HR and MRR at the first K."""
@@ -98,6 +100,7 @@ def write_csv(doc: dict[str, Any], path: str | Path) -> None:
 
 def plot(doc: dict[str, Any]) -> bytes:
     """PNG: NDCG with 95 % CIs per model, and accuracy vs catalogue coverage."""
+    require("matplotlib", extra="reports", what="report plots")
     import matplotlib
 
     matplotlib.use("Agg")

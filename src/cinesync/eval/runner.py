@@ -6,23 +6,23 @@ is the (n_users, max K) top-list array and per-user metric vectors.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from tqdm.auto import tqdm
 
 from cinesync.data.arrays import unique_int
 from cinesync.data.history import HistoryBatch
 from cinesync.eval import beyond
-from cinesync.eval.metrics import mae, ranking_metrics, rmse
-from cinesync.models.base import FitContext, Recommender, ValidationData
+from cinesync.eval.tuning import grid, search
+from cinesync.metrics import mae, ranking_metrics, rmse
+from cinesync.models.base import FitContext, Recommender
 from cinesync.models.registry import model_class
-from cinesync.ranking import recommend
+from cinesync.ranking.chunked import rank_chunks
+from cinesync.training.validation import ValidationData
 
 log = logging.getLogger(__name__)
 
@@ -58,94 +58,75 @@ class ModelResult:
         return out
 
 
-def rank_queries(model: Recommender, history: HistoryBatch, exclude: sp.csr_matrix, k: int,
-                 batch_size: int = 2048, progress: bool = False, desc: str = "scoring") -> np.ndarray:
-    """Top-``k`` item indices (n, k) for every query, scoring ``batch_size`` users at a time."""
-    n = len(history)
-    out = np.full((n, k), -1, np.int64)
-    starts = range(0, n, batch_size)
-    for s in tqdm(starts, desc=desc, disable=not progress, leave=False, unit="chunk"):
-        rows = np.arange(s, min(s + batch_size, n))
-        scores = model.score(history.select(rows))
-        out[rows], _ = recommend(scores, k, exclude=exclude[rows])
-    return out
-
-
 def rank_split(model: Recommender, split: Any, part: str, k: int, batch_size: int = 2048,
                progress: bool = False) -> RankedLists:
     """Rank the valid or test queries of ``split`` (see ``Split.valid_queries``/``test_queries``)."""
     history, targets, exclude, users = split.valid_queries() if part == "valid" else split.test_queries()
     t0 = time.perf_counter()
-    top = rank_queries(model, history, exclude, k, batch_size, progress, desc=f"{model.name} {part}")
+    top = rank_chunks(model.score, history, k, exclude=exclude, batch_size=batch_size, progress=progress,
+                      desc=f"{model.name} {part}")
     return RankedLists(users, top, sp.csr_matrix(targets), history, time.perf_counter() - t0)
 
 
-def fit_model(name: str, config: dict[str, Any], split: Any, seed: int, progress: bool = False,
-              device: str = "cpu", extra: dict[str, Any] | None = None) -> tuple[Recommender, float]:
+def fit_model(name: str, config: dict[str, Any], split: Any, seed: int, ctx: FitContext | None = None,
+              progress: bool = False) -> tuple[Recommender, float]:
     """Build and fit one model on ``split.train``; returns (model, seconds).
 
-    ``device`` and ``extra`` go to the ``FitContext`` (neural models: "cpu"/"cuda", and
-    e.g. ``checkpoint_dir``, ``metrics_log``, ``tracker``)."""
+    ``ctx`` carries the run options (device, threads, training logs, item vectors, ...); its seed,
+    progress flag and validation data (the split's validation queries) are set here."""
     model = model_class(name)(config)
-    ctx = FitContext(seed=seed, progress=progress, device=device, extra=dict(extra or {}))
     try:
         history, targets, exclude, _ = split.valid_queries()
-        ctx.valid = ValidationData(history, targets, exclude)
+        valid = ValidationData(history, targets, exclude)
     except (ValueError, IndexError):
-        ctx.valid = None
+        valid = None
+    ctx = replace(ctx or FitContext(), seed=seed, progress=progress, valid=valid)
     t0 = time.perf_counter()
     model.fit(split.train, ctx)
     return model, time.perf_counter() - t0
 
 
-def grid(space: dict[str, list]) -> list[dict[str, Any]]:
-    """Cartesian product of a {param: [values]} grid (one empty dict if the grid is empty)."""
-    if not space:
-        return [{}]
-    keys = list(space)
-    return [dict(zip(keys, vals, strict=True)) for vals in itertools.product(*(space[k] for k in keys))]
-
-
 def tune(name: str, base: dict[str, Any], split: Any, metric: str = "ndcg@10", seed: int = 0,
-         batch_size: int = 2048, progress: bool = False, device: str = "cpu",
-         extra: dict[str, Any] | None = None) -> tuple[Recommender, dict[str, Any], list[dict], float]:
+         batch_size: int = 2048, progress: bool = False, ctx: FitContext | None = None
+         ) -> tuple[Recommender, dict[str, Any], list[dict], float]:
     """Grid-search ``name``'s ``tune_grid`` on the VALIDATION part only.
 
     Returns (best fitted model, its config, one record per candidate, fit seconds of the best).
-    Keys fixed in ``base`` are not searched.
+    Keys fixed in ``base`` are not searched. ``ctx``: the run options of every fit (device, threads,
+    logs); its seed and validation data are set here.
     """
-    cls = model_class(name)
-    space = {k: v for k, v in cls.tune_grid.items() if k not in base}
-    candidates = grid(space)
+    space = {k: v for k, v in model_class(name).tune_grid.items() if k not in base}
+    candidates = [{**base, **cand} for cand in grid(space)]
     k = int(metric.split("@")[1])
-    records, best = [], None
-    for cand in tqdm(candidates, desc=f"tune {name}", disable=not progress or len(candidates) == 1, leave=False):
-        cfg = {**base, **cand}
-        model, fit_s = fit_model(name, cfg, split, seed, progress=False, device=device, extra=extra)
+    def trial(cfg: dict[str, Any]) -> tuple[Recommender, dict[str, float]]:
+        model, fit_s = fit_model(name, cfg, split, seed, ctx)
         ranked = rank_split(model, split, "valid", k, batch_size)
         value = float(np.nanmean(ranking_metrics(ranked.top, ranked.targets, [k])[metric]))
-        records.append({"config": cfg, metric: value, "fit_seconds": fit_s})
-        log.info("tune %s %s: valid %s=%.4f (fit %.1fs)", name, cand or "(defaults)", metric, value, fit_s)
-        if best is None or value > best[0]:
-            best = (value, model, cfg, fit_s)
-    assert best is not None
+        log.info("tune %s %s: valid %s=%.4f (fit %.1fs)", name, {p: cfg[p] for p in space} or "(defaults)",
+                 metric, value, fit_s)
+        return model, {metric: value, "fit_seconds": fit_s}
+
+    t0 = time.perf_counter()
+    found = search(candidates, trial, metric, desc=f"tune {name}", progress=progress)
     if len(candidates) > 1:
-        log.info("tune %s: chose %s (valid %s=%.4f)", name, best[2], metric, best[0])
-    return best[1], best[2], records, best[3]
+        log.info("tune %s: chose %s (valid %s=%.4f) in %.1fs", name, found.config, metric, found.value,
+                 time.perf_counter() - t0)
+    return found.model, found.config, found.records, found.fit_seconds
 
 
 def evaluate(name: str, split: Any, ks: list[int], config: dict[str, Any] | None = None, tune_on_valid: bool = True,
              seed: int = 0, batch_size: int = 2048, beyond_metrics: bool = True,
              popular_top: np.ndarray | None = None, progress: bool = False,
-             sampled_negatives: int = 0, device: str = "cpu", extra: dict[str, Any] | None = None) -> ModelResult:
-    """Tune (optional) on valid, then score test; per-user metrics + beyond-accuracy figures."""
+             sampled_negatives: int = 0, ctx: FitContext | None = None) -> ModelResult:
+    """Tune (optional) on valid, then score test; per-user metrics + beyond-accuracy figures.
+    ``ctx``: the run options of every fit (see ``fit_model``)."""
     config = dict(config or {})
     has_valid = len(split.valid) > 0
     if tune_on_valid and has_valid:
         model, config, records, fit_s = tune(name, config, split, f"ndcg@{min(ks)}", seed, batch_size, progress,
-                                             device, extra)
+                                             ctx)
     else:
-        model, fit_s = fit_model(name, config, split, seed, progress, device, extra)
+        model, fit_s = fit_model(name, config, split, seed, ctx, progress)
         records = []
     kmax = max(ks)
     ranked = rank_split(model, split, "test", kmax, batch_size, progress)

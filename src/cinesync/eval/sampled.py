@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from cinesync.eval.metrics import sampled_ranking_metrics
+from cinesync.metrics import sampled_ranking_metrics
 from cinesync.models.base import Recommender
 
 log = logging.getLogger(__name__)

@@ -5,6 +5,7 @@
 * ``holm``: Holm-Bonferroni adjustment for a family of p-values.
 * ``compare_to_best``: the usual results-table question, "which models are significantly
   worse than the best one?", with Holm correction over the family of comparisons.
+* ``summary`` / ``summarise``: {"mean", "lo", "hi", "n"} of one vector / of a dict of them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from scipy import stats as st
 
 from cinesync.errors import DataError
 
-__all__ = ["mean_ci", "paired_test", "holm", "compare_to_best"]
+__all__ = ["mean_ci", "paired_test", "holm", "compare_to_best", "summary", "summarise"]
 
 
 def mean_ci(x: np.ndarray, alpha: float = 0.05, n_boot: int = 1000, seed: int = 0,
@@ -134,3 +135,14 @@ def compare_to_best(per_user: Mapping[str, np.ndarray], higher_is_better: bool =
                      "ttest_p_holm": float(tt), "mean_diff": t["mean_diff"], "n": t["n"],
                      "significant": bool(w < alpha)}
     return best, result
+
+
+def summary(x: np.ndarray, n_boot: int = 1000, seed: int = 0) -> dict[str, float]:
+    """{"mean", "lo", "hi", "n"}: the mean of ``x`` with its bootstrap 95 % CI and the count of finite values."""
+    mean, lo, hi = mean_ci(x, n_boot=n_boot, seed=seed)
+    return {"mean": mean, "lo": lo, "hi": hi, "n": int(np.isfinite(x).sum())}
+
+
+def summarise(per_user: Mapping[str, np.ndarray], mask: np.ndarray | None = None, seed: int = 0) -> dict[str, dict]:
+    """``summary`` of every per-user vector in ``per_user``, over the users in ``mask`` (default all)."""
+    return {name: summary(v if mask is None else v[mask], seed=seed) for name, v in per_user.items()}

@@ -26,15 +26,20 @@ from typing import Any, ClassVar
 import numpy as np
 import pydantic
 import scipy.sparse as sp
-from implicit.cpu.als import AlternatingLeastSquares
-from implicit.cpu.bpr import BayesianPersonalizedRanking
 from threadpoolctl import threadpool_limits
 
 from cinesync.data.dataset import Interactions
 from cinesync.data.history import HistoryBatch
+from cinesync.extras import from_import_error
 from cinesync.models.base import FitContext, ModelConfig, Recommender
 from cinesync.models.registry import register
 from cinesync.models.sparse_utils import fill_empty_rows, popularity
+
+try:
+    from implicit.cpu.als import AlternatingLeastSquares
+    from implicit.cpu.bpr import BayesianPersonalizedRanking
+except ImportError as e:
+    raise from_import_error(e, "ALS / BPR (cinesync.models.als)") from None
 
 log = logging.getLogger(__name__)
 

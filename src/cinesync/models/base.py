@@ -2,7 +2,7 @@
 
 Models only score. Top-k, exclusion of seen items and filters live in ``cinesync.ranking``;
 external ids live in ``IdIndex``. A fitted model saves as config JSON + arrays
-(``cinesync.artifacts``), never a pickle.
+(``cinesync.artifacts.save_model`` / ``load_model``), never a pickle.
 """
 
 from __future__ import annotations
@@ -18,14 +18,9 @@ import pydantic
 from cinesync.data.dataset import Interactions
 from cinesync.data.history import HistoryBatch
 from cinesync.errors import ConfigError, NotFittedError
+from cinesync.training.validation import ValidationData
 
 log = logging.getLogger(__name__)
-
-
-#: model groups: "classical" (collaborative baselines), "neural" (torch networks), "content" (text
-#: embeddings; the first run encodes the catalogue), "crossdomain" and "ensemble" (built from other
-#: models; run through their own commands, or by name)
-FAMILIES = ("classical", "neural", "content", "crossdomain", "ensemble")
 
 
 class ModelConfig(pydantic.BaseModel):
@@ -35,27 +30,32 @@ class ModelConfig(pydantic.BaseModel):
 
 
 @dataclass
-class ValidationData:
-    """What iterative models may use for early stopping: histories and held-out targets.
-
-    history: the users' training histories. targets: (n, n_items) CSR of held-out items.
-    exclude: (n, n_items) CSR of items not to rank (usually the training items).
-    """
-
-    history: HistoryBatch
-    targets: Any
-    exclude: Any
-
-
-@dataclass
 class FitContext:
-    """Everything ``fit`` may need besides the training data. Defaults suit a quiet CPU run."""
+    """Everything ``fit`` may need besides the training data; every field is typed and optional.
+    Defaults suit a quiet CPU run.
+
+    seed: the run's seed. valid: validation histories + targets (early stopping, learned combiners).
+    progress: progress bars. device: "cpu" or "cuda" (neural models). threads: torch threads during
+    the fit (None: every available core). checkpoint_dir / metrics_log / metrics_log_dir (then the
+    log is ``{dir}/{model}.jsonl``) / tracker ("mlflow" | "wandb") / run_name: the neural trainer's
+    outputs. item_vectors: (n_items, d) text vectors for the two-tower text block; block_vectors:
+    named item-vector blocks (``{name: ItemVectors or (n_items, d) array}``). joint: an already fitted
+    model a composite model may reuse instead of fitting it again (EMCDR's joint EASE).
+    """
 
     seed: int = 42
     valid: ValidationData | None = None
     progress: bool = False
     device: str = "cpu"
-    extra: dict[str, Any] = field(default_factory=dict)
+    threads: int | None = None
+    checkpoint_dir: str | None = None
+    metrics_log: str | None = None
+    metrics_log_dir: str | None = None
+    tracker: str | None = None
+    run_name: str | None = None
+    item_vectors: Any = None
+    block_vectors: dict[str, Any] = field(default_factory=dict)
+    joint: Any = None
 
 
 class Recommender(ABC):
@@ -71,7 +71,7 @@ class Recommender(ABC):
     tune_grid: ClassVar[dict[str, list]] = {}
     #: True when the model uses ratings (explicit feedback) rather than binary interactions
     uses_ratings: ClassVar[bool] = False
-    #: the group ``cinesync evaluate --models GROUP`` selects it by (see ``FAMILIES``)
+    #: the group ``cinesync evaluate --models GROUP`` selects it by (see ``registry.FAMILIES``)
     family: ClassVar[str] = "classical"
     #: True when ``fit`` learns something from ``ctx.valid`` that it cannot learn without it (a
     #: combiner fitted on held-out labels); the service then holds out each user's newest item
@@ -110,7 +110,8 @@ class Recommender(ABC):
     def score(self, batch: HistoryBatch) -> np.ndarray:
         """(len(batch), n_items) float32 scores; higher = better. Seen items are NOT removed here."""
         if self.n_items_ is None:
-            raise NotFittedError(f"model {self.name!r} is not fitted: call fit() or load() first")
+            raise NotFittedError(f"model {self.name!r} is not fitted: call fit() (or load a saved one with "
+                                 "cinesync.artifacts.load_model) first")
         if len(batch.items) and (batch.items.min() < 0 or batch.items.max() >= self.n_items_):
             raise ValueError(f"{self.name}: history holds item indices outside 0..{self.n_items_ - 1}")
         out = np.asarray(self._score(batch), dtype=np.float32)
@@ -134,16 +135,3 @@ class Recommender(ABC):
         self._load_state(arrays)
         self.n_items_ = int(n_items)
         return self
-
-    def save(self, path: str, **meta: Any) -> None:
-        """Write config JSON + arrays to directory ``path``."""
-        from cinesync.artifacts import save_model
-
-        save_model(self, path, meta=meta)
-
-    @staticmethod
-    def load(path: str) -> Recommender:
-        """Load any saved model (its class comes from the saved name)."""
-        from cinesync.artifacts import load_model
-
-        return load_model(path)[0]

@@ -32,7 +32,6 @@ import pydantic
 import scipy.sparse as sp
 
 from cinesync.content.embeddings import FIELDS, encode_texts, item_texts
-from cinesync.content.similar import similar_items
 from cinesync.data.arrays import unit_rows
 from cinesync.data.dataset import Interactions
 from cinesync.data.history import HistoryBatch
@@ -40,6 +39,7 @@ from cinesync.errors import ConfigError, NotFittedError
 from cinesync.models.base import FitContext, ModelConfig, Recommender
 from cinesync.models.registry import register
 from cinesync.models.sparse_utils import fill_empty_rows, popularity
+from cinesync.ranking.similar import similar_items
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,12 @@
-"""The live service: an in-memory ``Engine`` ("history in, ranked items out") plus the
-lifecycle, settings and HTTP layers around it.
+"""The live service, in three tiers that import only downwards:
 
-Modules: ``state`` (UserState, the user's current history), ``schemas_engine`` (request and
-response types), ``engine`` (Engine), ``context`` (context rule table), ``diversity`` (MMR),
-``explain`` (why an item was recommended), ``group`` (watch parties), ``discovery``
-(trending, hidden gems, search, onboarding), ``catalog`` (per-item arrays precomputed once).
+- ``engine/``: the in-memory Engine ("history in, ranked items out"), no database, no HTTP;
+- ``lifecycle`` (train from the store, load what is served), ``settings`` (where state lives),
+  ``service`` (one running service: sessions, the hot-reloaded Engine, caches), ``cache`` and
+  ``metrics`` (Prometheus): what the HTTP API and the bot share;
+- ``http/`` (the FastAPI app, routers, schemas, auth, web page) and ``bot/`` (Discord).
 """
+
+from cinesync.extras import require
+
+require("sqlalchemy", "alembic", "fastapi", "rapidfuzz", extra="service", what="the service (cinesync.serving)")

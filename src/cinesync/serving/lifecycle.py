@@ -13,19 +13,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from cinesync.artifacts import load_model, save_model
 from cinesync.data.dataset import Interactions
 from cinesync.data.ids import IdIndex
-from cinesync.data.splits import leave_last_out
 from cinesync.errors import CineSyncError, DataError
-from cinesync.models.base import FitContext, Recommender, ValidationData
+from cinesync.models.base import FitContext, Recommender
 from cinesync.models.registry import model_class
 from cinesync.store import versions
 from cinesync.store.schema import ModelVersion
 from cinesync.store.snapshot import interactions_snapshot
+from cinesync.training.validation import newest_item_holdout
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +43,7 @@ METRICS = (f"ndcg@{EVAL_K}", f"recall@{EVAL_K}", f"hr@{EVAL_K}")
 def quick_metrics(model_name: str, config: dict[str, Any], data: Interactions,
                   progress: bool = False) -> dict[str, float]:
     """Leave-last-out ndcg/recall/hr@10 of ``model_name`` on ``data`` ({} if no user has 3+ items)."""
-    from cinesync.eval.protocols import make_split
+    from cinesync.data.protocols import make_split
     from cinesync.eval.runner import evaluate
 
     split = make_split(EVAL_PROTOCOL, data)
@@ -118,17 +117,6 @@ def train_from_store(session_factory: sessionmaker[Session], home: Path, model_n
         s.expunge(mv)  # stays readable after the commit, whatever the factory's expire_on_commit
     log.info("train %s: registered %s (id %d) in %.1fs total", name, mv.label, mv.id, time.perf_counter() - t_start)
     return mv
-
-
-def newest_item_holdout(data: Interactions) -> tuple[Interactions, ValidationData]:
-    """(train, validation): each user's newest interaction (users with >= 2) becomes a held-out
-    target; history and exclusion are the user's other interactions. Same item index as ``data``."""
-    split = leave_last_out(data, n_valid=0, n_test=1)
-    users = np.flatnonzero(split.test.user_counts() > 0).astype(np.int32)
-    if len(users) == 0:
-        raise DataError("no user has two or more interactions: nothing to hold out for the combiner")
-    valid = ValidationData(split.train.histories(users), split.test.csr()[users], split.train.csr()[users])
-    return split.train, valid
 
 
 def load_served_model(session: Session) -> tuple[Recommender, IdIndex, ModelVersion] | None:

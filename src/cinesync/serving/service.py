@@ -26,12 +26,12 @@ from datetime import datetime
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from cinesync.data.history import UserState
 from cinesync.serving.cache import LRU, Cache, make_cache
-from cinesync.serving.engine import Engine
+from cinesync.serving.engine.engine import Engine
 from cinesync.serving.lifecycle import engine_snapshot, load_served_model
 from cinesync.serving.metrics import Metrics
 from cinesync.serving.settings import Settings
-from cinesync.serving.state import UserState
 from cinesync.store import repo
 from cinesync.store.db import make_engine, migrate, session_factory
 from cinesync.store.schema import Promotion, User

@@ -1,6 +1,6 @@
 """Service settings: where state lives and how to reach the database / Redis.
 
-``Settings.from_env()`` is the one place (besides ``cinesync.cli``) that reads the environment;
+``Settings.from_env()`` is the one place (besides ``cinesync.cli.main``) that reads the environment;
 everything else receives a ``Settings`` or plain arguments.
 
 Environment: CINESYNC_HOME (default ``~/.cinesync``), CINESYNC_DATABASE_URL (default

@@ -6,8 +6,12 @@ holds the ORM tables; ``repo`` the validated read/write functions (it re-exports
 ``with factory.begin() as s:``.
 """
 
-from cinesync.store.db import make_engine, migrate, session_factory
-from cinesync.store.schema import Availability, Base, Event, Item, ModelVersion, Promotion, User
+from cinesync.extras import require
+
+require("sqlalchemy", "alembic", extra="service", what="the store (cinesync.store)")
+
+from cinesync.store.db import make_engine, migrate, session_factory  # noqa: E402
+from cinesync.store.schema import Availability, Base, Event, Item, ModelVersion, Promotion, User  # noqa: E402
 
 __all__ = ["Availability", "Base", "Event", "Item", "ModelVersion", "Promotion", "User", "make_engine", "migrate",
            "session_factory"]

@@ -17,8 +17,8 @@ from collections.abc import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cinesync.data.history import UserState
 from cinesync.errors import DataError, UnknownIdError
-from cinesync.serving.state import UserState
 from cinesync.store.importer import import_availability, import_interactions
 from cinesync.store.schema import EVENT_KINDS, Availability, Event, Item, ModelVersion, User
 from cinesync.store.snapshot import NEGATIVE_KINDS, POSITIVE_KINDS, catalog_frame, interactions_snapshot

@@ -1,5 +1,7 @@
-"""The one shared training loop of the neural models (``train``, ``TrainerConfig``, ``TrainResult``)."""
+"""The one training loop of the neural models.
 
-from cinesync.training.trainer import TrainerConfig, TrainResult, train, validation_ndcg
-
-__all__ = ["TrainResult", "TrainerConfig", "train", "validation_ndcg"]
+``config`` (TrainConfig: the optimisation settings every neural config inherits), ``validation``
+(ValidationData for early stopping), ``runtime`` (scoped seeds and thread counts), ``trainer``
+(``train``, ``RunOptions``, ``TrainResult``; imports torch) and ``tracking`` (MLflow / W&B).
+Import ``cinesync.training.trainer`` for the loop itself: this package stays importable without torch.
+"""

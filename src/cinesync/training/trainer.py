@@ -20,48 +20,37 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import pydantic
 import torch
 from tqdm.auto import tqdm
 
 from cinesync.data.history import HistoryBatch
-from cinesync.eval.metrics import ranking_metrics
-from cinesync.models.base import ValidationData
-from cinesync.ranking import recommend
+from cinesync.metrics import ranking_metrics
+from cinesync.ranking.chunked import rank_chunks
+from cinesync.training.config import TrainConfig
 from cinesync.training.tracking import Tracker
+from cinesync.training.validation import ValidationData
 
 log = logging.getLogger(__name__)
 
 VALID_CHUNK = 1024
 
 
-class TrainerConfig(pydantic.BaseModel):
-    """Optimisation settings. ``patience`` counts evaluations without a better NDCG@10
-    (None = no early stopping); ``grad_clip`` None = no clipping; ``bf16`` only acts on CUDA."""
+@dataclass(frozen=True)
+class RunOptions:
+    """How one training run executes (not what it learns): seed, device ("cpu" | "cuda"), bf16
+    autocast (CUDA only), a checkpoint folder to resume from, a JSON-lines metrics log and an optional
+    experiment tracker ("mlflow" | "wandb"; the package must be installed) with its run name."""
 
-    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
-
-    epochs: int = pydantic.Field(20, ge=1)
-    lr: float = pydantic.Field(1e-3, gt=0.0)
-    weight_decay: float = pydantic.Field(0.0, ge=0.0)
-    batch_size: int = pydantic.Field(128, ge=1)
-    warmup_frac: float = pydantic.Field(0.0, ge=0.0, lt=1.0)
-    schedule: Literal["cosine", "onecycle", "constant"] = "cosine"
-    grad_clip: float | None = pydantic.Field(1.0, gt=0.0)
-    grad_accum: int = pydantic.Field(1, ge=1)
-    patience: int | None = pydantic.Field(None, ge=1)
-    eval_every: int = pydantic.Field(1, ge=1)
     seed: int = 42
     device: Literal["cpu", "cuda"] = "cpu"
     bf16: bool = True
     checkpoint_dir: str | None = None
     metrics_log: str | None = None
-    #: optional experiment tracker ("mlflow" or "wandb"; the package must be installed)
     tracker: Literal["mlflow", "wandb"] | None = None
     run_name: str | None = None
 
@@ -82,19 +71,17 @@ def validation_ndcg(module: torch.nn.Module, score_fn: Callable[[torch.nn.Module
     """Mean NDCG@10 over validation users with targets, ranking in user chunks."""
     was_training = module.training
     module.eval()
-    parts = []
+    n_items = valid.exclude.shape[1]
+    k = min(10, n_items)
     with torch.no_grad():
-        for s in range(0, len(valid.history), chunk):
-            rows = np.arange(s, min(s + chunk, len(valid.history)))
-            scores = np.asarray(score_fn(module, valid.history.select(rows)), np.float32)
-            top, _ = recommend(scores, min(10, scores.shape[1]), exclude=valid.exclude[rows])
-            parts.append(ranking_metrics(top, valid.targets[rows], [min(10, top.shape[1])])[f"ndcg@{top.shape[1]}"])
+        top = rank_chunks(lambda batch: score_fn(module, batch), valid.history, k, exclude=valid.exclude,
+                          batch_size=chunk)
     module.train(was_training)
-    vals = np.concatenate(parts) if parts else np.array([np.nan])
+    vals = ranking_metrics(top, valid.targets, [k])[f"ndcg@{k}"] if len(top) else np.array([np.nan])
     return float(np.nanmean(vals)) if np.isfinite(vals).any() else float("nan")
 
 
-def _scheduler(opt: torch.optim.Optimizer, cfg: TrainerConfig, total: int) -> torch.optim.lr_scheduler.LRScheduler:
+def _scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig, total: int) -> torch.optim.lr_scheduler.LRScheduler:
     """Per-optimiser-step schedule over ``total`` steps."""
     if cfg.schedule == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(total, 2),
@@ -123,22 +110,23 @@ def _clone_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def train(module: torch.nn.Module, batches_fn: Callable[[np.random.Generator], list],
           loss_fn: Callable[[torch.nn.Module, Any], torch.Tensor],
-          score_fn: Callable[[torch.nn.Module, HistoryBatch], np.ndarray], cfg: TrainerConfig,
-          valid: ValidationData | None = None, progress: bool = False) -> TrainResult:
+          score_fn: Callable[[torch.nn.Module, HistoryBatch], np.ndarray], cfg: TrainConfig,
+          run: RunOptions | None = None, valid: ValidationData | None = None, progress: bool = False) -> TrainResult:
     """Train ``module`` in place; at the end it holds the best validated (or the last) weights."""
-    device = torch.device(cfg.device)
+    run = run or RunOptions()
+    device = torch.device(run.device)
     module.to(device)
-    torch.manual_seed(cfg.seed)
-    n_batches = len(batches_fn(np.random.default_rng([cfg.seed, 0])))
+    torch.manual_seed(run.seed)
+    n_batches = len(batches_fn(np.random.default_rng([run.seed, 0])))
     steps_per_epoch = max(1, math.ceil(n_batches / cfg.grad_accum))
     opt = torch.optim.AdamW(module.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = _scheduler(opt, cfg, steps_per_epoch * cfg.epochs)
-    autocast = cfg.bf16 and device.type == "cuda"
+    autocast = run.bf16 and device.type == "cuda"
 
     start, best_epoch, best_ndcg, bad = 0, 0, -math.inf, 0
     best_state: dict[str, torch.Tensor] | None = None
     history: list[dict[str, Any]] = []
-    ckpt_dir = Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else None
+    ckpt_dir = Path(run.checkpoint_dir) if run.checkpoint_dir else None
     if ckpt_dir is not None:
         ckpt_dir.mkdir(parents=True, exist_ok=True)
         latest = _latest_checkpoint(ckpt_dir)
@@ -151,7 +139,7 @@ def train(module: torch.nn.Module, batches_fn: Callable[[np.random.Generator], l
             best_state, history = ck["best_state"], ck["history"]
             log.info("resuming from %s (epoch %d done)", latest, start)
 
-    tracker = Tracker(cfg.tracker, cfg.model_dump(), cfg.run_name) if cfg.tracker else None
+    tracker = Tracker(run.tracker, {**cfg.model_dump(), **asdict(run)}, run.run_name) if run.tracker else None
     bar = tqdm(range(start, cfg.epochs), desc="train", disable=not progress, leave=False)
     stopped = bad >= (cfg.patience or math.inf)
     run_start = time.perf_counter() - (history[-1]["elapsed"] if history and "elapsed" in history[-1] else 0.0)
@@ -159,8 +147,8 @@ def train(module: torch.nn.Module, batches_fn: Callable[[np.random.Generator], l
         if stopped:
             break
         t0 = time.perf_counter()
-        torch.manual_seed(cfg.seed + epoch)
-        batches = batches_fn(np.random.default_rng([cfg.seed, epoch]))
+        torch.manual_seed(run.seed + epoch)
+        batches = batches_fn(np.random.default_rng([run.seed, epoch]))
         module.train()
         total, count = 0.0, 0
         opt.zero_grad(set_to_none=True)
@@ -190,8 +178,8 @@ def train(module: torch.nn.Module, batches_fn: Callable[[np.random.Generator], l
         history.append(row)
         bar.set_postfix(loss=f"{row['loss']:.4f}", ndcg=f"{row.get('ndcg@10', float('nan')):.4f}")
         log.debug("epoch %s", row)
-        if cfg.metrics_log:
-            with open(cfg.metrics_log, "a", encoding="utf-8") as f:
+        if run.metrics_log:
+            with open(run.metrics_log, "a", encoding="utf-8") as f:
                 f.write(json.dumps(row) + "\n")
         if tracker is not None:
             tracker.log(row, step=epoch + 1)

@@ -1,6 +1,6 @@
-"""What every neural recommender shares: the optimiser settings its config carries, the bridge
-to the one trainer (``cinesync.training.train``), and save/load of the torch module as named
-arrays (no pickle).
+"""What every neural recommender shares: the optimiser settings its config inherits
+(``cinesync.training.config.TrainConfig``), the bridge to the one trainer
+(``cinesync.training.trainer.train``), and save/load of the torch module as named arrays (no pickle).
 
 A neural model subclasses ``TorchRecommender`` and supplies five pieces:
 - ``_dims(train) -> {name: int}``: the sizes that rebuild the network (saved with the weights);
@@ -10,7 +10,8 @@ A neural model subclasses ``TorchRecommender`` and supplies five pieces:
 - ``_score_with(module, HistoryBatch) -> (n, n_items)``: scores from histories (called under
   ``no_grad`` in eval mode by both the trainer's validation and ``score``).
 
-Torch is imported inside the methods, so importing the model registry stays fast.
+Torch is imported inside the methods (the package itself checks that it is installed), so the
+registry and the configs load fast.
 """
 
 from __future__ import annotations
@@ -19,14 +20,14 @@ import logging
 import os
 from abc import abstractmethod
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import pydantic
 
 from cinesync.data.dataset import Interactions
 from cinesync.data.history import HistoryBatch
 from cinesync.models.base import FitContext, ModelConfig, Recommender
+from cinesync.training.config import TRAIN_FIELDS, TrainConfig
 
 if TYPE_CHECKING:
     import torch
@@ -38,19 +39,9 @@ MODULE_PREFIX = "module."
 DIMS_PREFIX = "dims."
 
 
-class NeuralConfig(ModelConfig):
-    """Optimisation settings shared by the neural models (passed on to ``TrainerConfig``)."""
-
-    epochs: int = pydantic.Field(50, ge=1)
-    lr: float = pydantic.Field(1e-3, gt=0.0)
-    weight_decay: float = pydantic.Field(0.0, ge=0.0)
-    batch_size: int = pydantic.Field(128, ge=1)
-    warmup_frac: float = pydantic.Field(0.05, ge=0.0, lt=1.0)
-    schedule: Literal["cosine", "onecycle", "constant"] = "cosine"
-    grad_clip: float | None = pydantic.Field(1.0, gt=0.0)
-    grad_accum: int = pydantic.Field(1, ge=1)
-    patience: int | None = pydantic.Field(5, ge=1)
-    eval_every: int = pydantic.Field(1, ge=1)
+class NeuralConfig(ModelConfig, TrainConfig):
+    """A neural model's config: its own architecture fields plus the optimisation settings it inherits
+    from ``TrainConfig`` (a model overrides a default by redeclaring the field)."""
 
 
 def resolve_device(requested: str) -> str:
@@ -64,43 +55,18 @@ def resolve_device(requested: str) -> str:
     return "cpu"
 
 
-def use_all_cores() -> int:
-    """Give torch every core this process may use (intra-op threads) unless ``OMP_NUM_THREADS`` or
-    ``CINESYNC_THREADS`` sets the count; returns the thread count."""
-    import torch
+def trainer_options(cfg: NeuralConfig, ctx: FitContext, device: str, name: str = "model") -> tuple[Any, Any]:
+    """(TrainConfig, RunOptions) for one fit: the optimisation settings the config inherits, and the
+    run's seed, device and outputs from ``ctx`` (``metrics_log_dir`` gives ``{dir}/{name}.jsonl``)."""
+    from cinesync.training.trainer import RunOptions
 
-    for var in ("CINESYNC_THREADS", "OMP_NUM_THREADS"):
-        if os.environ.get(var, "").isdigit() and int(os.environ[var]) > 0:
-            torch.set_num_threads(int(os.environ[var]))
-            return torch.get_num_threads()
-
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        n = os.cpu_count() or 1
-    if torch.get_num_threads() < n:
-        torch.set_num_threads(n)
-    return torch.get_num_threads()
-
-
-def trainer_config(cfg: NeuralConfig, ctx: FitContext, device: str, name: str = "model") -> Any:
-    """The ``TrainerConfig`` for one fit: the model's optimiser settings + the run's seed/device/paths.
-
-    ``ctx.extra`` may hold checkpoint_dir, metrics_log (a file) or metrics_log_dir (then the log
-    is ``{dir}/{name}.jsonl``), tracker ("mlflow" / "wandb") and run_name."""
-    from cinesync.training import TrainerConfig
-
-    metrics_log = ctx.extra.get("metrics_log")
-    if metrics_log is None and ctx.extra.get("metrics_log_dir"):
-        metrics_log = os.path.join(ctx.extra["metrics_log_dir"], f"{name}.jsonl")
-
-    return TrainerConfig(
-        epochs=cfg.epochs, lr=cfg.lr, weight_decay=cfg.weight_decay, batch_size=cfg.batch_size,
-        warmup_frac=cfg.warmup_frac, schedule=cfg.schedule, grad_clip=cfg.grad_clip, grad_accum=cfg.grad_accum,
-        patience=cfg.patience, eval_every=cfg.eval_every, seed=ctx.seed, device=device,
-        checkpoint_dir=ctx.extra.get("checkpoint_dir"), metrics_log=metrics_log,
-        tracker=ctx.extra.get("tracker"), run_name=ctx.extra.get("run_name", name),
-    )
+    metrics_log = ctx.metrics_log
+    if metrics_log is None and ctx.metrics_log_dir:
+        metrics_log = os.path.join(ctx.metrics_log_dir, f"{name}.jsonl")
+    train_cfg = TrainConfig(**{f: getattr(cfg, f) for f in TRAIN_FIELDS})
+    run = RunOptions(seed=ctx.seed, device=device, checkpoint_dir=ctx.checkpoint_dir, metrics_log=metrics_log,
+                     tracker=ctx.tracker, run_name=ctx.run_name or name)
+    return train_cfg, run
 
 
 def module_device(module: nn.Module) -> torch.device:
@@ -152,22 +118,22 @@ class TorchRecommender(Recommender):
     def _fit(self, train_data: Interactions, ctx: FitContext) -> None:
         import torch
 
-        from cinesync.training import train
+        from cinesync.training.runtime import seeded, torch_threads
+        from cinesync.training.trainer import train
 
-        threads = use_all_cores()
         device = resolve_device(ctx.device)
-        torch.manual_seed(ctx.seed)
-        np.random.seed(ctx.seed % 2**32)
-        self.dims_ = {k: int(v) for k, v in self._dims(train_data).items()}
-        self.module_ = self._build(self.dims_)
-        self._init_module(self.module_, train_data)
-        log.info("%s: %d parameters, %s, %d threads", self.name,
-                 sum(p.numel() for p in self.module_.parameters()), device, threads)
-        self.module_.to(device)
-        batches = self._batches(train_data, torch.device(device))
-        self.train_result_ = train(self.module_, batches, self._loss, self._score_with,
-                                   trainer_config(self.config, ctx, device, self.name), ctx.valid, ctx.progress)
-        self.module_.to("cpu").eval()
+        with torch_threads(ctx.threads) as threads, seeded(ctx.seed, device):
+            self.dims_ = {k: int(v) for k, v in self._dims(train_data).items()}
+            self.module_ = self._build(self.dims_)
+            self._init_module(self.module_, train_data)
+            log.info("%s: %d parameters, %s, %d threads", self.name,
+                     sum(p.numel() for p in self.module_.parameters()), device, threads)
+            self.module_.to(device)
+            batches = self._batches(train_data, torch.device(device))
+            train_cfg, run = trainer_options(self.config, ctx, device, self.name)
+            self.train_result_ = train(self.module_, batches, self._loss, self._score_with, train_cfg, run,
+                                       ctx.valid, ctx.progress)
+            self.module_.to("cpu").eval()
 
     def _score(self, batch: HistoryBatch) -> np.ndarray:
         import torch

@@ -2,11 +2,11 @@
 block's per-item matrix comes from, and the upgrade of states saved before blocks existed.
 
 Blocks: "id" (learned, no input), "meta" (``towers.meta_features``), "text" (config
-``text_vectors`` .npy aligned to item indices, FitContext.extra["item_vectors"], or else the
+``text_vectors`` .npy aligned to item indices, FitContext.item_vectors, or else the
 sentence encoder ``cinesync.content.embeddings.item_embeddings`` on the training catalogue) and
 "vectors:NAME" (config ``vectors[NAME] = {path, ids}``: a .npy matrix + an ids file mapped
 through the catalogue's IdIndex by ``cinesync.content.vectors``, or
-FitContext.extra["block_vectors"][NAME]: an ``ItemVectors`` or an (n_items, d) array).
+FitContext.block_vectors[NAME]: an ``ItemVectors`` or an (n_items, d) array).
 """
 
 from __future__ import annotations
@@ -77,9 +77,11 @@ def resolve_blocks(cfg: Any, has_text: bool) -> list[str]:
     return [*DEFAULT_BLOCKS, *(["text"] if has_text else [])]
 
 
-def block_inputs(cfg: Any, train: Interactions, extra: dict[str, Any]) -> tuple[list[str], dict[str, np.ndarray]]:
-    """(blocks, {block_key: (n_items, width) float32 input}) for fitting on ``train``."""
-    text = given_text(cfg, train.n_items, extra)
+def block_inputs(cfg: Any, train: Interactions, item_vectors: Any = None, block_vectors: dict[str, Any] | None = None
+                 ) -> tuple[list[str], dict[str, np.ndarray]]:
+    """(blocks, {block_key: (n_items, width) float32 input}) for fitting on ``train``; ``item_vectors`` and
+    ``block_vectors`` are ``FitContext``'s."""
+    text = given_text(cfg, train.n_items, item_vectors)
     blocks = resolve_blocks(cfg, text is not None)
     if text is not None and "text" not in blocks:
         raise ConfigError("twotower: text vectors were given but 'text' is not in blocks")
@@ -92,20 +94,19 @@ def block_inputs(cfg: Any, train: Interactions, extra: dict[str, Any]) -> tuple[
         elif block == "text":
             feats["text"] = text if text is not None else encode_text(cfg, train)
         elif block.startswith(VECTOR_PREFIX):
-            feats[block_key(block)] = named_vectors(cfg, block[len(VECTOR_PREFIX):], train, extra)
+            feats[block_key(block)] = named_vectors(cfg, block[len(VECTOR_PREFIX):], train, block_vectors or {})
     log.info("twotower: item blocks %s (input widths %s), fusion %s", blocks,
              {k: v.shape[1] for k, v in feats.items()}, cfg.fusion)
     return blocks, feats
 
 
-def given_text(cfg: Any, n_items: int, extra: dict[str, Any]) -> np.ndarray | None:
-    """(n_items, d) text vectors from config ``text_vectors`` or FitContext.extra["item_vectors"], or None."""
-    given = extra.get("item_vectors")
+def given_text(cfg: Any, n_items: int, given: Any) -> np.ndarray | None:
+    """(n_items, d) text vectors from config ``text_vectors`` or ``given`` (FitContext.item_vectors), or None."""
     if given is not None and cfg.text_vectors is not None:
         raise ConfigError("twotower: pass text vectors either as config text_vectors or as "
-                          "FitContext.extra['item_vectors'], not both")
+                          "FitContext.item_vectors, not both")
     if given is not None:
-        return check_text_vectors(given, n_items, "FitContext.extra['item_vectors']")
+        return check_text_vectors(given, n_items, "FitContext.item_vectors")
     if cfg.text_vectors is not None:
         from cinesync.content.vectors import read_matrix
 
@@ -122,23 +123,23 @@ def encode_text(cfg: Any, train: Interactions) -> np.ndarray:
     return check_text_vectors(vecs, train.n_items, "the text encoder")
 
 
-def named_vectors(cfg: Any, name: str, train: Interactions, extra: dict[str, Any]) -> np.ndarray:
+def named_vectors(cfg: Any, name: str, train: Interactions, block_vectors: dict[str, Any]) -> np.ndarray:
     """(n_items, d + 1) input of block vectors:NAME: the vectors and a missing-item flag column."""
     from cinesync.content.vectors import ItemVectors, align_vectors, load_item_vectors
 
-    given = extra.get("block_vectors", {}).get(name)
+    given = block_vectors.get(name)
     if given is not None and name in cfg.vectors:
-        raise ConfigError(f"twotower: vectors:{name} is both configured and in FitContext.extra['block_vectors']")
+        raise ConfigError(f"twotower: vectors:{name} is both configured and in FitContext.block_vectors")
     if given is None and name not in cfg.vectors:
         raise ConfigError(f"twotower: block vectors:{name} has no input: set config vectors.{name} = "
-                          f"{{path: .npy, ids: .txt/.csv}} or FitContext.extra['block_vectors'][{name!r}]")
+                          f"{{path: .npy, ids: .txt/.csv}} or FitContext.block_vectors[{name!r}]")
     if given is None:
         spec = cfg.vectors[name]
         vecs = load_item_vectors(spec.path, spec.ids, train.items)
     elif isinstance(given, ItemVectors):
         vecs = given
     else:  # an array aligned to item indices: every item present
-        arr = check_text_vectors(given, train.n_items, f"FitContext.extra['block_vectors'][{name!r}]")
+        arr = check_text_vectors(given, train.n_items, f"FitContext.block_vectors[{name!r}]")
         vecs = align_vectors(arr, train.items.ids, train.items, source=f"vectors:{name}")
     if len(vecs.values) != train.n_items:
         raise ConfigError(f"twotower: vectors:{name} has {len(vecs.values)} rows for {train.n_items} items")

@@ -54,6 +54,7 @@ from cinesync.models.neural.itemblocks import (
 )
 from cinesync.models.neural.towers import info_nce, module_class, sampled_softmax_loss
 from cinesync.models.registry import register
+from cinesync.ranking.lists import topk_tensor
 
 if TYPE_CHECKING:
     import torch
@@ -84,7 +85,7 @@ class TwoTowerConfig(NeuralConfig):
     augment_drop: float = pydantic.Field(0.3, ge=0.0, lt=1.0)  # item-drop rate of the contrastive views
     blocks: list[str] | None = None  # item tower blocks: id, meta, text, vectors:NAME (None: id + meta [+ text])
     fusion: Literal["sum", "concat", "gate", "attention"] = "sum"  # how the projected blocks combine (see ``towers``)
-    text_vectors: str | None = None  # .npy (n_items, d) aligned to item indices; or FitContext.extra["item_vectors"]
+    text_vectors: str | None = None  # .npy (n_items, d) aligned to item indices; or FitContext.item_vectors
     text_model: str | None = None  # sentence-transformers folder for "text" without given vectors (None: default)
     text_cache_dir: str | None = None  # embedding cache for the encoder (None: its default)
     vectors: dict[str, VectorFile] = pydantic.Field(default_factory=dict)  # NAME -> .npy + ids file
@@ -135,7 +136,7 @@ class TwoTower(TorchRecommender):
     def __init__(self, config: Any = None, **overrides: Any) -> None:
         super().__init__(config, **overrides)
         self._features: dict[str, np.ndarray] | None = None
-        self._extra: dict[str, Any] = {}
+        self._vectors: tuple[Any, dict[str, Any]] = (None, {})
 
     @property
     def blocks(self) -> list[str]:
@@ -144,14 +145,14 @@ class TwoTower(TorchRecommender):
 
     # ---- the TorchRecommender pieces ------------------------------------------
     def _fit(self, train: Interactions, ctx: FitContext) -> None:
-        self._extra = ctx.extra
+        self._vectors = (ctx.item_vectors, ctx.block_vectors)
         try:
             super()._fit(train, ctx)
         finally:
-            self._extra, self._features = {}, None
+            self._vectors, self._features = (None, {}), None
 
     def _dims(self, train: Interactions) -> dict[str, int]:
-        _, self._features = block_inputs(self.config, train, self._extra)
+        _, self._features = block_inputs(self.config, train, *self._vectors)
         return {"n_items": train.n_items, **{f"{k}_dim": v.shape[1] for k, v in self._features.items()}}
 
     def _build(self, dims: dict[str, int]) -> nn.Module:
@@ -226,9 +227,9 @@ class TwoTower(TorchRecommender):
                 chunk = seq[s:s + SCORE_CHUNK]
                 scores = (module.users(chunk, chunk != module.n_items, base) @ v.T).float()
                 block = torch.from_numpy(seen[s:s + SCORE_CHUNK].toarray() > 0).to(scores.device)
-                top = scores.masked_fill(block, float("-inf")).topk(pool, dim=1)
-                cand.append(top.indices.cpu().numpy())
-                ok.append(torch.isfinite(top.values).cpu().numpy())
+                idx, vals = topk_tensor(scores, pool, exclude=block)
+                cand.append(idx.cpu().numpy())
+                ok.append(torch.isfinite(vals).cpu().numpy())
         module.train(was_training)
         return np.concatenate(cand), np.concatenate(ok)
 

@@ -1,1 +1,0 @@
-"""HTTP routers of the CineSync API, one file per area (see ``cinesync.serving.app``)."""
