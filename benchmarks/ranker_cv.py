@@ -48,8 +48,8 @@ def run(protocol: str, members: list[str], scales: list[float | str], outer: int
         dataset: str, path: str | None, cache_dir: str | None, n_candidates: int = 100,
         max_rounds: int = 600) -> dict:
     split = make_split(protocol, load_dataset(dataset, path), seed=seed)
-    scored = [member_scores(split, m, {}, seed, True, cache_dir, "cpu") for m in members]
-    extra = inner_pools(split, scored, augment_for(split), n_candidates, seed, cache_dir, "cpu")
+    scored = [member_scores(split, m, {}, seed, True, cache_dir) for m in members]
+    extra = inner_pools(split, scored, augment_for(split), n_candidates, seed, cache_dir)
     vh, vt, _, _ = split.valid_queries()
     vpool = Pool.build([m.valid for m in scored], vh, ItemStats.from_train(split.train), n_candidates)
     labels = vpool.cands.labels(vt)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -10,3 +11,7 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
+
+
+#: the shared data folder next to the checkout (``<checkout>/../shared/data``); tests that need it skip without it
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from cinesync.cli.main import app
@@ -66,3 +67,11 @@ def test_bad_augment_and_base_scale_are_clean_errors():
         res = runner.invoke(app, ["ensemble", "--no-cache", *args])
         assert res.exit_code == 2, res.output
         assert "--augment" in res.output or "--base-scale" in res.output
+
+
+def test_a_typo_in_set_fails_before_any_member_trains(monkeypatch):
+    import cinesync.experiments.ensemble as experiment
+
+    monkeypatch.setattr(experiment, "run_ensemble", lambda *a, **k: pytest.fail("trained despite a bad --set"))
+    res = runner.invoke(app, ["ensemble", "-m", "ease,pop", "--set", "ease.l3=2", "--no-cache"])
+    assert res.exit_code == 2 and "l3" in res.output

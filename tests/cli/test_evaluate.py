@@ -39,6 +39,8 @@ def test_cli_evaluate_on_split_dir(split, tmp_path):
     (["--k", "0"], "--k"),
     (["--set", "pop.half_life_days"], "MODEL.PARAM=VALUE"),
     (["--set", "ease.l2=1", "--models", "pop"], "not in --models"),
+    (["--set", "ease.l3=1", "--models", "ease"], "invalid config for model 'ease': l3"),
+    (["--set", "sasrec.epochs=0", "--models", "sasrec", "--no-tune"], "epochs"),
     (["--protocol", "nope", "--models", "pop"], "unknown protocol"),
     (["--models", "pop", "--device", "tpu"], "--device"),
     (["--models", "pop", "--tracker", "tensorboard"], "--tracker"),

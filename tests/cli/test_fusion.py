@@ -27,3 +27,14 @@ def test_ablation_command_on_the_bundled_data(tmp_path) -> None:
         assert 0.05 < r["test"]["ndcg@10"]["mean"] < 0.5
         assert r["test"]["ndcg@10"]["lo"] <= r["test"]["ndcg@10"]["mean"] <= r["test"]["ndcg@10"]["hi"]
     assert "| **" in (tmp_path / "t.md").read_text()
+
+
+def test_a_typo_in_set_fails_before_the_data_loads(monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    import cinesync.cli.fusion as fusion
+    from cinesync.cli.main import app
+
+    monkeypatch.setattr(fusion, "load_data", lambda *a, **k: pytest.fail("loaded data despite a bad --set"))
+    result = CliRunner().invoke(app, ["ablation-fusion", "--set", "no_such=1", "--tmdb-path", ""])
+    assert result.exit_code == 2 and "no_such" in result.output

@@ -14,8 +14,9 @@ from cinesync.data.loaders import DATASETS, ColumnMap, load_dataset, load_moviel
 from cinesync.data.loaders.movielens import split_titles
 from cinesync.data.loaders.tabular import build_interactions
 from cinesync.errors import DataError
+from tests.helpers import SHARED_DATA
 
-SHARED = Path("/work/shared/data")
+SHARED = SHARED_DATA
 ANIME = SHARED / "anime-5k" / "anime.zip"
 TMDB = SHARED / "tmdb-5000" / "tmdb_5000_movies.csv.zip"
 

@@ -19,8 +19,9 @@ from cinesync.store import repo
 from cinesync.store.db import make_engine, migrate, session_factory
 from cinesync.store.importer import import_dataset
 from cinesync.store.schema import Event, Item
+from tests.helpers import SHARED_DATA
 
-DATA = Path("/work/shared/data/ml-latest-small.zip")
+DATA = SHARED_DATA / "ml-latest-small.zip"
 
 
 def test_import_is_idempotent(factory: sessionmaker[Session]) -> None:

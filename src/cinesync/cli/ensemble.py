@@ -10,7 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cinesync.cli.common import expected_errors, parse_model_params, parse_models, setup_logging
+from cinesync.cli.common import expected_errors, parse_model_params, parse_models, setup_logging, threads_from_env
+from cinesync.models.base import FitContext
 
 #: the results table is wide: 200 columns even when piped
 console = Console(soft_wrap=True, width=200)
@@ -133,7 +134,8 @@ def install(app: typer.Typer) -> None:
             specs = _members(members, sets or [])
             split = make_split(protocol, load_dataset(dataset, path), seed=seed)
             cache = None if no_cache else (cache_dir or str(DEFAULT_CACHE))
-            result = run_ensemble(split, specs, candidates, seed, threads, cache, tune, max_rounds=max_rounds,
+            result = run_ensemble(split, specs, candidates, seed, threads, cache, tune,
+                                  fit=FitContext(threads=threads_from_env()), max_rounds=max_rounds,
                                   augment=augment, base_scale=scale, bag=bag)
         _print(result)
         if json_out:

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from cinesync.cli.common import console, expected_errors, load_data, parse_params, setup_logging
+from cinesync.cli.common import console, expected_errors, load_data, parse_params, setup_logging, threads_from_env
 from cinesync.cli.content import resolve_tmdb
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ def ablation_fusion(
     from cinesync.content.embeddings import item_embeddings
     from cinesync.data.coldstart import with_new_items
     from cinesync.data.protocols import make_split
+    from cinesync.errors import CineSyncError
     from cinesync.experiments.fusion_ablation import (
         COLD_START_VARIANTS,
         VARIANTS,
@@ -61,6 +62,7 @@ def ablation_fusion(
         markdown_table,
         run_variant,
     )
+    from cinesync.models.registry import model_class
 
     setup_logging(verbose)
     variants = VARIANTS
@@ -71,6 +73,11 @@ def ablation_fusion(
             raise typer.BadParameter(f"--only: unknown variants {unknown}; known: {[v[0] for v in VARIANTS]}")
         variants = [v for v in VARIANTS if v[0] in wanted]
     base: dict[str, Any] = {"epochs": epochs, "patience": patience, **parse_params(sets or [])}
+    try:  # a typo in --set fails here, before the data loads and the text is encoded
+        model_class("twotower")({**base, "blocks": ["id"], "fusion": "sum"})
+    except CineSyncError as e:
+        raise typer.BadParameter(f"--set: {e}") from None
+    threads = threads_from_env()
     model_seeds = [int(x) for x in seeds.split(",") if x.strip()]
     if not model_seeds:
         raise typer.BadParameter("--seeds: give at least one seed")
@@ -89,7 +96,7 @@ def ablation_fusion(
                                   "config": base, "cold_max": cold_max}
         md: list[str] = []
         if main:
-            rows = [run_variant(split, label, blocks, fusion, base, text, model_seeds, cold_max)
+            rows = [run_variant(split, label, blocks, fusion, base, text, model_seeds, cold_max, threads)
                     for label, blocks, fusion in variants]
             chosen = max(rows, key=lambda r: r["valid"]["ndcg@10"]["mean"])["variant"]
             _print_main(rows, chosen, f"two-tower fusion ablation: {data.name} {protocol}, split seed {seed}, "
@@ -99,7 +106,7 @@ def ablation_fusion(
         cold_variants = [v for v in variants if v[0] in COLD_START_VARIANTS]
         if cold_start > 0 and cold_variants:
             new_split, new = with_new_items(split, cold_start, seed)
-            cold_rows = [run_variant(new_split, label, blocks, fusion, base, text, model_seeds, 0)
+            cold_rows = [run_variant(new_split, label, blocks, fusion, base, text, model_seeds, 0, threads)
                          for label, blocks, fusion in cold_variants]
             _print_cold(cold_rows, f"new items: {int(new.sum())} items ({cold_start:.0%}) unseen in train/valid, "
                         f"{int(new[split.test.item].sum())} of their test interactions")

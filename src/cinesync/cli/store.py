@@ -26,6 +26,7 @@ from cinesync.cli.common import (
     expected_errors,
     parse_params,
     setup_logging,
+    threads_from_env,
 )
 
 if TYPE_CHECKING:
@@ -116,7 +117,8 @@ def train(
 
         config = parse_params(sets or [])
         with store_session(home, database_url) as (settings, factory):
-            mv = train_from_store(factory, settings.home, model, config, evaluate=not no_eval, progress=progress)
+            mv = train_from_store(factory, settings.home, model, config, evaluate=not no_eval, progress=progress,
+                                  threads=threads_from_env())
             with factory() as s:
                 served = promoted_version(s)
         note = " — promoted, now served" if served is not None and served.id == mv.id else ""

@@ -21,6 +21,7 @@ from cinesync.eval.stats import mean_ci, paired_test
 from cinesync.experiments.members import MemberScores, member_scores
 from cinesync.metrics import ranking_metrics
 from cinesync.metrics.candidates import candidate_metrics, candidate_recall
+from cinesync.models.base import FitContext
 from cinesync.models.ensemble.augment import augment_for, inner_split, pools_of
 from cinesync.models.ensemble.combiner import BASE_SCALE, Pool, apply_combiner, fit_combiner
 from cinesync.models.ensemble.features import ItemStats
@@ -64,7 +65,7 @@ def _member_rows(members: list[MemberScores], split: Any) -> list[Row]:
 
 
 def inner_pools(split: Any, scored: list[MemberScores], kind: str, n_candidates: int, seed: int,
-                cache_dir: str | None, device: str) -> list[tuple[Pool, Any]]:
+                cache_dir: str | None, fit: FitContext | None = None) -> list[tuple[Pool, Any]]:
     """Pools of the inner split of ``split.train`` (``ensemble.augment``): every member refitted with
     its chosen config on the inner train part, scoring the inner valid and inner test queries."""
     inner = inner_split(split.train, kind, seed)
@@ -72,13 +73,13 @@ def inner_pools(split: Any, scored: list[MemberScores], kind: str, n_candidates:
         return []
     log.info("inner pools (%s): members refitted on %d of %d training interactions", kind, len(inner.train),
              len(split.train))
-    again = [member_scores(inner, m.name, m.config, seed, False, cache_dir, device) for m in scored]
+    again = [member_scores(inner, m.name, m.config, seed, False, cache_dir, fit) for m in scored]
     return pools_of(inner, lambda which, _h, _ex: [getattr(m, which) for m in again], n_candidates)
 
 
 def run_ensemble(split: Any, members: list[tuple[str, dict[str, Any]]], n_candidates: int = 100, seed: int = 0,
                  threads: int = 1, cache_dir: str | None = None, tune_classical: bool = True,
-                 device: str = "cpu", max_rounds: int = 600, augment: str = "auto",
+                 fit: FitContext | None = None, max_rounds: int = 600, augment: str = "auto",
                  base_scale: float | str = BASE_SCALE, bag: bool = True) -> dict[str, Any]:
     """Fit members, fit every combiner on validation, evaluate on test; returns a JSON-able result.
 
@@ -88,9 +89,9 @@ def run_ensemble(split: Any, members: list[tuple[str, dict[str, Any]]], n_candid
     one; the "ranker (no bagging)" row is the same fit without them.
     """
     t_all = time.perf_counter()
-    scored = [member_scores(split, name, base, seed, tune_classical, cache_dir, device) for name, base in members]
+    scored = [member_scores(split, name, base, seed, tune_classical, cache_dir, fit) for name, base in members]
     kind = augment_for(split) if augment == "auto" else augment
-    extra = inner_pools(split, scored, kind, n_candidates, seed, cache_dir, device)
+    extra = inner_pools(split, scored, kind, n_candidates, seed, cache_dir, fit)
     stats = ItemStats.from_train(split.train)
     vh, vt, _, _ = split.valid_queries()
     th, tt, _, _ = split.test_queries()

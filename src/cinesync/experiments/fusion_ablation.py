@@ -72,10 +72,10 @@ def variant_metrics(model: Any, split: Any, part: str, cold_max: int) -> dict[st
 
 
 def run_variant(split: Any, label: str, blocks: list[str], fusion: str, base: dict[str, Any], text: np.ndarray | None,
-                seeds: list[int], cold_max: int) -> dict[str, Any]:
+                seeds: list[int], cold_max: int, threads: int | None = None) -> dict[str, Any]:
     """Fit one variant once per model seed -> a result row: per metric the mean over users of each
     user's seed-averaged value with its 95 % CI over users, and the spread (std) of the seed means."""
-    ctx = FitContext(item_vectors=text if "text" in blocks else None)
+    ctx = FitContext(item_vectors=text if "text" in blocks else None, threads=threads)
     config = {**base, "blocks": blocks, "fusion": fusion}
     runs: dict[str, list[dict[str, np.ndarray]]] = {"valid": [], "test": []}
     fit_s, epochs = [], []

@@ -45,8 +45,9 @@ def _key(split: Any, name: str, base: dict[str, Any], tuned: bool, seed: int) ->
 
 
 def member_scores(split: Any, name: str, base: dict[str, Any], seed: int = 0, tune_on_valid: bool = True,
-                  cache_dir: str | os.PathLike | None = None, device: str = "cpu") -> MemberScores:
-    """Fit ``name`` on split.train (tuned on valid when it has a grid and ``tune_on_valid``), score both parts."""
+                  cache_dir: str | os.PathLike | None = None, fit: FitContext | None = None) -> MemberScores:
+    """Fit ``name`` on split.train (tuned on valid when it has a grid and ``tune_on_valid``), score both parts.
+    ``fit``: how the member is fitted (device, torch threads)."""
     tuned = bool(tune_on_valid and model_class(name).tune_grid)
     path = None
     if cache_dir is not None:
@@ -57,7 +58,7 @@ def member_scores(split: Any, name: str, base: dict[str, Any], seed: int = 0, tu
                 log.info("member %s: cached scores %s", name, path.name)
                 return MemberScores(name, meta["config"], z["valid"], z["test"], meta["fit_seconds"], True)
     t0 = time.perf_counter()
-    ctx = FitContext(device=device)
+    ctx = fit or FitContext()
     if tuned:
         model, config, _, fit_s = tune(name, base, split, seed=seed, ctx=ctx)
     else:

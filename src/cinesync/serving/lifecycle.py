@@ -58,11 +58,12 @@ def quick_metrics(model_name: str, config: dict[str, Any], data: Interactions,
 
 def train_from_store(session_factory: sessionmaker[Session], home: Path, model_name: str = "ease",
                      config: dict[str, Any] | None = None, evaluate: bool = True,
-                     progress: bool = True) -> ModelVersion:
+                     progress: bool = True, threads: int | None = None) -> ModelVersion:
     """Train ``model_name`` on everything in the store; returns the registered (detached) version.
 
     config: overrides on top of ``DEFAULT_CONFIGS`` and the model's defaults. evaluate: also
     compute the offline metrics (quick leave-last-out on the same snapshot; slower than the fit).
+    threads: torch threads of a neural model's fit (None: every core).
     """
     t_start = time.perf_counter()
     name = model_name.lower()
@@ -90,7 +91,7 @@ def train_from_store(session_factory: sessionmaker[Session], home: Path, model_n
                  " ".join(f"{k}={v:.4f}" for k, v in metrics.items()) or "(no metrics)", eval_s)
 
     t0 = time.perf_counter()
-    ctx, fit_data = FitContext(progress=progress), data
+    ctx, fit_data = FitContext(progress=progress, threads=threads), data
     if cls.needs_validation:
         fit_data, ctx.valid = newest_item_holdout(data)
         log.info("train %s: newest item of %d users held out for the combiner", name, len(ctx.valid.history))

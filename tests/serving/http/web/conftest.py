@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -26,13 +25,14 @@ from cinesync.serving.lifecycle import train_from_store
 from cinesync.serving.settings import Settings, sqlite_url
 from cinesync.store.db import make_engine, migrate, session_factory
 from cinesync.store.importer import import_dataset
+from tests.helpers import SHARED_DATA, free_port
 
 log = logging.getLogger(__name__)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync"]
-SHARED = Path("/work/shared/data")
+SHARED = SHARED_DATA
 TMDB = SHARED / "tmdb-5000" / "tmdb_5000_movies.csv.zip"
 ANIME = SHARED / "anime-5k" / "anime.zip"
 #: the anime slice: this many most-rated TV series and films, rated by this many most active users
@@ -73,12 +73,6 @@ def build_home(home: Path) -> Settings:
     train_from_store(sessions, home, "ease", evaluate=False, progress=False)
     engine.dispose()
     return settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,5 @@
+"""``python -m cinesync.cli``: the same as the ``cinesync`` command."""
+
+from cinesync.cli.main import main
+
+main()
