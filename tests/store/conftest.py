@@ -8,7 +8,6 @@ Override the server with CINESYNC_TEST_PG_URL.
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -20,26 +19,14 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from cinesync.store.db import make_engine, migrate, session_factory
+from tests.helpers import PG_URL, pg_error
 
-PG_URL = os.environ.get("CINESYNC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TABLES = ("promotions", "model_versions", "availability", "events", "items", "users")  # children first
-
-
-def _pg_error() -> str | None:
-    """None if PostgreSQL answers, else why not."""
-    import psycopg
-
-    try:
-        with psycopg.connect(PG_URL, connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-    except Exception as e:  # any failure means "skip", with the reason shown
-        return f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
-    return None
 
 
 @pytest.fixture(scope="session")
 def pg_available() -> None:
-    reason = _pg_error()
+    reason = pg_error(PG_URL)
     if reason:
         pytest.skip(f"PostgreSQL not reachable at {PG_URL} ({reason}); start it or set CINESYNC_TEST_PG_URL")
 

@@ -30,13 +30,12 @@ from cinesync.serving.lifecycle import train_from_store
 from cinesync.serving.settings import Settings
 from cinesync.store.db import make_engine, migrate, session_factory
 from cinesync.store.importer import import_dataset
-from tests.helpers import free_port
+from tests.helpers import PG_URL, free_port, pg_error
 
 with warnings.catch_warnings():  # starlette's note about httpx2 is not ours to fix
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-PG_URL = os.environ.get("CINESYNC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("CINESYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 ADMIN_TOKEN = "test-admin-token"
 NOON = datetime(2024, 1, 3, 12, 0)  # a Wednesday: no "late" context rule fires
@@ -125,21 +124,10 @@ def running(app: FastAPI) -> Iterator[str]:
 
 
 # ---- PostgreSQL ---------------------------------------------------------------------------
-def _pg_error() -> str | None:
-    import psycopg
-
-    try:
-        with psycopg.connect(PG_URL, connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-    except Exception as e:  # any failure means "skip", with the reason shown
-        return f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
-    return None
-
-
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """URL of a brand-new PostgreSQL schema (dropped afterwards); skips if the server is unreachable."""
-    reason = _pg_error()
+    reason = pg_error(PG_URL)
     if reason:
         pytest.skip(f"PostgreSQL not reachable at {PG_URL} ({reason}); start it or set CINESYNC_TEST_PG_URL")
     schema = f"cinesync_api{uuid.uuid4().hex[:12]}"

@@ -20,6 +20,7 @@ import re
 import numpy as np
 from rapidfuzz import fuzz, process, utils
 
+from cinesync.ranking.lists import rank_by
 from cinesync.serving.engine.catalog import CatalogArrays
 
 _TRAILING_ARTICLE = re.compile(r"^(?P<rest>.+), (?P<art>The|A|An|Les|La|Le|L'|Il|Die|Der|Das|El|Los|Las)$")
@@ -56,8 +57,7 @@ def hidden_gem_scores(cat: CatalogArrays, min_ratings: int = 10, max_quantile: f
 
 def onboarding_items(cat: CatalogArrays, genre_cols: np.ndarray, k: int, allowed: np.ndarray) -> np.ndarray:
     """Most-rated allowed items, round-robin over ``genre_cols`` (each item at most once)."""
-    by_count = np.argsort(-cat.counts, kind="stable")
-    by_count = by_count[allowed[by_count] & (cat.counts[by_count] > 0)]
+    by_count = rank_by(cat.counts, allowed=allowed & (cat.counts > 0))
     queues = [by_count[cat.genre_bool[by_count, c]].tolist() for c in genre_cols.tolist()]
     heads = [0] * len(queues)
     chosen: list[int] = []
@@ -126,6 +126,5 @@ class TitleSearch:
             if idx is not None:
                 score[idx] = target
         score[~allowed] = -1.0
-        order = np.lexsort((-self.cat.popularity, -score))
-        order = order[score[order] > 0][:k]
+        order = rank_by(score, self.cat.popularity, allowed=score > 0, k=k)
         return order, score[order]

@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import rankdata
 
+from cinesync.ranking.lists import rank_by
+
 STRATEGIES = ("average", "least_misery", "fair")
 
 
@@ -43,9 +45,9 @@ def select(sat: np.ndarray, k: int, strategy: str) -> np.ndarray:
         return np.zeros(0, np.int64)
     mean = sat.mean(axis=0)
     if strategy == "average":
-        return np.lexsort((-sat.min(axis=0), -mean))[:k]
+        return rank_by(mean, sat.min(axis=0), k=k)
     if strategy == "least_misery":
-        return np.lexsort((-mean, -sat.min(axis=0)))[:k]
+        return rank_by(sat.min(axis=0), mean, k=k)
     cum = np.zeros(m)
     picked = np.zeros(p, bool)
     out = np.empty(k, np.int64)
