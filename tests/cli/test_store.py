@@ -112,3 +112,27 @@ def test_user_create_prints_a_token_only_its_hash_is_stored(cli: typer.Typer, tm
 def test_help_texts(cli: typer.Typer, cmd: list[str]) -> None:
     out = run(cli, *cmd, "--help")
     assert "--database-url" in out and "--home" in out
+
+
+def test_import_command_refuses_bad_files_and_changes_nothing(tmp_path: Path) -> None:
+    """The real loader behind ``cinesync import``: a bad row fails the whole import (file and line named);
+    --skip-bad-rows imports the rest and reports the skipped lines; a file without ratings needs --implicit."""
+    from cinesync.cli.main import app
+
+    db = ["--home", str(tmp_path), "--database-url", f"sqlite:///{tmp_path / 's.db'}", "--no-progress"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("user,item,rating,timestamp\n1,1,4,1500000000\n1,2,99,1500000001\n2,2,inf,1500000002\n")
+    out = run(app, "import", "--dataset", bad, *db, code=2)
+    assert "bad.csv: line 3: rating '99' is not on the rating scale 0.5..5 in steps of 0.5" in out
+    assert "2 bad rows in all; also line(s) 4" in out and "--skip-bad-rows" in out
+    assert not (tmp_path / "s.db").exists()  # refused before the store was even opened
+    out = run(app, "import", "--dataset", bad, "--skip-bad-rows", *db)
+    assert "events: 1 new" in out and "skipped 2 bad row(s): line 3: rating '99'" in out
+    implicit = tmp_path / "watched.csv"
+    implicit.write_text("user,item\n1,1\n3,2\n")
+    assert "--implicit" in run(app, "import", "--dataset", implicit, *db, code=2)
+    assert "events: 2 new" in run(app, "import", "--dataset", implicit, "--implicit", *db)
+    scaled = tmp_path / "ten.csv"
+    scaled.write_text("user,item,rating\n5,1,10\n")
+    assert "--rating-scale" in run(app, "import", "--dataset", scaled, *db, code=2)
+    assert "events: 1 new" in run(app, "import", "--dataset", scaled, "--rating-scale", "1:10:1", *db)

@@ -169,12 +169,12 @@ def test_anime_missing_info_and_bad_feedback(tmp_path: Path) -> None:
 def test_generic_table_errors(tmp_path: Path) -> None:
     (tmp_path / "x.csv").write_text("u,i,when\na,1,2020-01-01\nb,2,yesterday\n")
     cm = ColumnMap(user="u", item="i", timestamp="when")
-    with pytest.raises(DataError, match="timestamp 'yesterday' at line 3"):
+    with pytest.raises(DataError, match="line 3: timestamp 'yesterday' is neither integer seconds nor an ISO 8601"):
         load_dataset("csv", tmp_path / "x.csv", columns=cm)
     with pytest.raises(DataError, match=r"missing column\(s\) \['user', 'item'\]"):
         load_dataset("csv", tmp_path / "x.csv")
     pd.DataFrame({"u": ["a"], "i": ["b"], "r": ["bad"]}).to_parquet(tmp_path / "x.parquet")
-    with pytest.raises(DataError, match="non-numeric value 'bad' in column 'r' at row 1"):
+    with pytest.raises(DataError, match="row 1: rating 'bad' is not a number"):
         load_dataset("parquet", tmp_path / "x.parquet", columns=ColumnMap(user="u", item="i", rating="r"))
     with pytest.raises(DataError, match="needs a path"):
         load_dataset("csv")

@@ -162,3 +162,63 @@ def test_ml_latest_small_twice_on_sqlite(tmp_path: Path) -> None:
     assert (snap.n_users, snap.n_items, len(snap)) == (610, 9742, 100_836)
     assert (snap.csr("rating") != data.csr("rating")).nnz == 0
     assert np.isclose(snap.rating.sum(), data.rating.sum())
+
+
+# ---- an import never damages what is there -------------------------------------------------
+def ml_tiny(tmp_path: Path) -> Path:
+    """A MovieLens-layout folder: two rated films with genres and tags."""
+    ml = tmp_path / "ml-tiny"
+    ml.mkdir()
+    (ml / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,1,4.0,100\n2,1,3.5,101\n2,2,5.0,102\n")
+    (ml / "movies.csv").write_text("movieId,title,genres\n1,Toy Story (1995),Adventure|Animation\n"
+                                   "2,Heat (1995),Action|Crime\n")
+    (ml / "tags.csv").write_text("userId,movieId,tag,timestamp\n1,1,pixar,100\n")
+    return ml
+
+
+def test_a_ratings_only_file_leaves_the_catalogue_as_it_was(factory: sessionmaker[Session], tmp_path: Path) -> None:
+    from cinesync.data.loaders import load_dataset
+
+    import_dataset(factory, load_dataset(str(ml_tiny(tmp_path))), "ml", progress=False)
+    onerow = tmp_path / "onerow.csv"
+    onerow.write_text("user,item,rating,timestamp\n1,1,4,1500000000\n")
+    counts = import_dataset(factory, load_dataset(str(onerow)), "mine", progress=False)
+    assert counts["items_new"] == 0 and counts["items_updated"] == 0 and counts["events_new"] == 1
+    with factory() as s:
+        item = s.scalar(select(Item).where(Item.item_id == "1"))
+    assert (item.title, item.year, item.genres, item.tags) == ("Toy Story", 1995, ["Adventure", "Animation"],
+                                                               ["pixar"])
+
+
+def test_an_items_file_updates_only_what_it_provides(factory: sessionmaker[Session], tmp_path: Path) -> None:
+    from cinesync.data.loaders import ColumnMap, load_dataset
+
+    import_dataset(factory, load_dataset(str(ml_tiny(tmp_path))), "ml", progress=False)
+    (tmp_path / "r.csv").write_text("user,item,rating\n9,1,5\n9,3,4\n")
+    (tmp_path / "items.csv").write_text("item,name\n1,Toy Story (director's cut)\n3,A New Film\n")
+    cm = ColumnMap(rating="rating", items_path=str(tmp_path / "items.csv"), title="name")
+    counts = import_dataset(factory, load_dataset("csv", tmp_path / "r.csv", columns=cm), "mine", progress=False)
+    assert (counts["items_new"], counts["items_updated"]) == (1, 1)
+    with factory() as s:
+        one = s.scalar(select(Item).where(Item.item_id == "1"))
+        new = s.scalar(select(Item).where(Item.item_id == "3"))
+    assert one.title == "Toy Story (director's cut)" and one.genres == ["Adventure", "Animation"] and one.year == 1995
+    assert new.title == "A New Film" and new.genres == []
+
+
+@pytest.mark.parametrize("bad", ["nul\x00id", "bell\x07"])
+def test_control_characters_never_reach_either_database(factory: sessionmaker[Session], bad: str) -> None:
+    """The same precise refusal on SQLite and PostgreSQL, and nothing written."""
+    df = pd.DataFrame({"user": ["ok", bad], "item": ["a", "b"], "rating": [4.0, 3.0]})
+    with pytest.raises(DataError, match="holds a control character"):
+        import_dataset(factory, Interactions.from_frame(df, name="odd"), "odd", progress=False)
+    with factory() as s:
+        assert repo.counts(s)["events"] == 0 and repo.counts(s)["users"] == 0
+
+
+def test_a_non_finite_rating_is_refused_and_nothing_is_written(factory: sessionmaker[Session]) -> None:
+    df = pd.DataFrame({"user": ["a", "b"], "item": ["x", "y"], "rating": [4.0, np.inf]})
+    with pytest.raises(DataError, match="not a finite number"):
+        import_dataset(factory, Interactions.from_frame(df, name="inf"), "inf", progress=False)
+    with factory() as s:
+        assert repo.counts(s)["events"] == 0

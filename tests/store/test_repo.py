@@ -69,8 +69,8 @@ def test_user_ids_unique_and_tokens_distinct(factory: sessionmaker[Session]) -> 
 
 @pytest.mark.parametrize(("item", "kind", "value", "error", "match"), [
     ("nope", "rating", 4.0, UnknownIdError, "unknown item id 'nope'"),
-    ("a", "rating", 0.0, ValueError, r"0\.5\.\.5\.0"),
-    ("a", "rating", 5.5, ValueError, r"0\.5\.\.5\.0"),
+    ("a", "rating", 0.0, ValueError, r"0\.5\.\.5 in steps of 0\.5"),
+    ("a", "rating", 5.5, ValueError, r"0\.5\.\.5 in steps of 0\.5"),
     ("a", "rating", 3.3, ValueError, "steps of 0.5"),
     ("a", "rating", math.nan, ValueError, "rating"),
     ("a", "rating", None, ValueError, "needs a value"),

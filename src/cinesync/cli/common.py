@@ -52,6 +52,10 @@ GenresCol = Annotated[str | None, typer.Option("--genres-col", help="csv/parquet
 RatingCol = Annotated[str | None, typer.Option("--rating-col", help="csv/parquet: rating column (optional).")]
 TimeCol = Annotated[str | None, typer.Option("--timestamp-col", help="csv/parquet: timestamp column (optional).")]
 SepOpt = Annotated[str | None, typer.Option("--sep", help="csv: field separator (default: detect).")]
+RatingScaleOpt = Annotated[str | None, typer.Option("--rating-scale", help="csv/parquet: the scale the file's "
+                           "ratings live on, LOW:HIGH[:STEP] (default 0.5:5:0.5); a rating off it is a bad row.")]
+SkipBadRowsOpt = Annotated[bool, typer.Option("--skip-bad-rows", help="Leave out bad rows (and report them, file "
+                           "and line) instead of failing on the first one.")]
 HomeOpt = Annotated[Path | None, typer.Option("--home", help="State directory holding cinesync.db and models/ "
                     "(default: $CINESYNC_HOME or ~/.cinesync).")]
 DbOpt = Annotated[str | None, typer.Option("--database-url", help="SQLAlchemy URL, e.g. sqlite:///path.db or "
@@ -193,10 +197,12 @@ def shared_data(*parts: str) -> Path | None:
 
 
 def load_data(dataset: str, path: str | None, tmdb_path: str | None = None, download: bool = False,
-              **column_flags: str | None) -> Any:
-    """Load a data set; column flags (user/item/rating/timestamp/sep/items_path/title/genres) only for tables."""
+              bad_rows: str = "error", report: list | None = None, **column_flags: str | None) -> Any:
+    """Load a data set; column flags (user/item/rating/timestamp/sep/items_path/title/genres/rating_scale)
+    only for tables. ``bad_rows`` / ``report``: see ``load_dataset``."""
     from cinesync.data.loaders import ColumnMap, load_dataset
 
     given = {k: v for k, v in column_flags.items() if v is not None}
     columns = ColumnMap(**given) if given else None
-    return load_dataset(dataset, path, tmdb_path=tmdb_path, columns=columns, download=download)
+    return load_dataset(dataset, path, tmdb_path=tmdb_path, columns=columns, download=download,
+                        bad_rows=bad_rows, report=report)

@@ -17,7 +17,9 @@ from cinesync.cli.common import (
     ItemsFile,
     PathOpt,
     RatingCol,
+    RatingScaleOpt,
     SepOpt,
+    SkipBadRowsOpt,
     TimeCol,
     TitleCol,
     TmdbOpt,
@@ -87,7 +89,8 @@ def evaluate(
                          "metrics (JSON lines) to MODEL.jsonl in this directory.")] = None,
     user_col: UserCol = None, item_col: ItemCol = None, rating_col: RatingCol = None,
     timestamp_col: TimeCol = None, sep: SepOpt = None, items_file: ItemsFile = None, title_col: TitleCol = None,
-    genres_col: GenresCol = None, verbose: VerboseOpt = False,
+    genres_col: GenresCol = None, rating_scale: RatingScaleOpt = None, skip_bad_rows: SkipBadRowsOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Evaluate models with full-ranking metrics and print a leaderboard (mean ±95 % CI, best in bold)."""
     setup_logging(verbose)
@@ -105,8 +108,9 @@ def evaluate(
         split = read_split(split_dir)
         ds_name, proto = f"split:{split_dir}", "split-dir"
     else:
-        data = load_data(dataset, path, tmdb_path, download, user=user_col, item=item_col, rating=rating_col,
-                     timestamp=timestamp_col, sep=sep, items_path=items_file, title=title_col, genres=genres_col)
+        data = load_data(dataset, path, tmdb_path, download, "skip" if skip_bad_rows else "error", None,
+                         user=user_col, item=item_col, rating=rating_col, timestamp=timestamp_col, sep=sep,
+                         items_path=items_file, title=title_col, genres=genres_col, rating_scale=rating_scale)
         split = make_split(protocol, data, seed=seed)
         ds_name, proto = data.name, protocol
     if save_split:
@@ -147,12 +151,14 @@ def data_show(
     path: PathOpt = None, tmdb_path: TmdbOpt = None, download: DownloadOpt = False,
     user_col: UserCol = None, item_col: ItemCol = None, rating_col: RatingCol = None,
     timestamp_col: TimeCol = None, sep: SepOpt = None, items_file: ItemsFile = None, title_col: TitleCol = None,
-    genres_col: GenresCol = None, verbose: VerboseOpt = False,
+    genres_col: GenresCol = None, rating_scale: RatingScaleOpt = None, skip_bad_rows: SkipBadRowsOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Counts, density, rating and time ranges, and the domain mix."""
     setup_logging(verbose)
-    data = load_data(dataset, path, tmdb_path, download, user=user_col, item=item_col, rating=rating_col,
-                 timestamp=timestamp_col, sep=sep, items_path=items_file, title=title_col, genres=genres_col)
+    data = load_data(dataset, path, tmdb_path, download, "skip" if skip_bad_rows else "error", None,
+                     user=user_col, item=item_col, rating=rating_col, timestamp=timestamp_col, sep=sep,
+                     items_path=items_file, title=title_col, genres=genres_col, rating_scale=rating_scale)
     d = data.describe()
     from rich.table import Table
 

@@ -18,16 +18,28 @@ from rich.table import Table
 
 from cinesync.cli.common import (
     DbOpt,
+    GenresCol,
     HomeOpt,
+    ItemCol,
+    ItemsFile,
     ProgressOpt,
+    RatingCol,
+    RatingScaleOpt,
+    SepOpt,
+    SkipBadRowsOpt,
+    TimeCol,
+    TitleCol,
+    UserCol,
     VerboseOpt,
     console,
     err_console,
     expected_errors,
+    load_data,
     parse_params,
     setup_logging,
     threads_from_env,
 )
+from cinesync.errors import DataError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -69,20 +81,41 @@ def import_cmd(
                       "set's name); re-importing under the same name adds nothing.")] = None,
     download: Annotated[bool, typer.Option("--download", help="Download a MovieLens set from GroupLens (checksum "
                         "verified) when no --path is given.")] = False,
+    skip_bad_rows: SkipBadRowsOpt = False, rating_scale: RatingScaleOpt = None,
+    implicit: Annotated[bool, typer.Option("--implicit", help="The file has no ratings: import its rows as "
+                        "'watched' events (without this, a file with no rating column is an error).")] = False,
+    user_col: UserCol = None, item_col: ItemCol = None, rating_col: RatingCol = None, timestamp_col: TimeCol = None,
+    sep: SepOpt = None, items_file: ItemsFile = None, title_col: TitleCol = None, genres_col: GenresCol = None,
     home: HomeOpt = None, database_url: DbOpt = None, progress: ProgressOpt = True, verbose: VerboseOpt = False,
 ) -> None:
-    """Import a data set's users, catalogue and ratings into the store (idempotent)."""
+    """Import a data set's users, catalogue and ratings into the store (idempotent, all or nothing).
+
+    Every row is checked first (ids, ratings on the data set's scale, timestamps); a bad row fails
+    the whole import, naming its file and line, unless --skip-bad-rows. Item metadata is updated only
+    where the source provides it: a ratings-only file leaves titles, genres and tags as they were.
+    """
     with expected_errors():
         setup_logging(verbose)
-        from cinesync.data.loaders import load_dataset
         from cinesync.store.importer import import_dataset
 
-        data = load_dataset(dataset, path, tmdb_path=tmdb_path, download=download)
+        report: list = []
+        data = load_data(dataset, path, tmdb_path, download, bad_rows="skip" if skip_bad_rows else "error",
+                         report=report, user=user_col, item=item_col, rating=rating_col, timestamp=timestamp_col,
+                         sep=sep, items_path=items_file, title=title_col, genres=genres_col,
+                         rating_scale=rating_scale)
+        if data.rating is None and not implicit:
+            raise DataError(f"{data.name}: no rating column, so nothing to import as ratings; pass --implicit to "
+                            "import its rows as 'watched' events (or --rating-col NAME)")
+        if implicit:
+            data = data.with_ratings(None)
         with store_session(home, database_url) as (settings, factory):
             c = import_dataset(factory, data, source or data.name, progress=progress)
         console.print(f"imported {c['source']} into {_safe_url(settings.database_url)} in {c['seconds']:.1f}s")
         for what in ("users", "items", "events"):
-            console.print(f"  {what}: {c[what + '_new']:,} new, {c[what + '_existing']:,} existing")
+            updated = f", {c['items_updated']:,} updated" if what == "items" else ""
+            console.print(f"  {what}: {c[what + '_new']:,} new, {c[what + '_existing']:,} existing{updated}")
+        for skipped in report:
+            console.print(f"  {skipped}", highlight=False)
 
 
 def availability_import(

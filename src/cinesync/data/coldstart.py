@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from cinesync.data.dataset import Interactions, ItemCatalog
+from cinesync.data.dataset import Interactions
 from cinesync.data.history import HistoryBatch
 from cinesync.data.splits import DROP, TEST, TRAIN, VALID, Split, from_labels
 from cinesync.errors import ConfigError, DataError
@@ -68,7 +68,7 @@ def _without_tags(data: Interactions, items: np.ndarray) -> Interactions:
     drop[items] = True
     frame["tags"] = [() if d else t for d, t in zip(drop, frame["tags"], strict=True)]
     return Interactions(data.users, data.items, data.user, data.item, data.rating, data.timestamp,
-                        ItemCatalog(data.items, frame), data.name)
+                        data.catalog.with_frame(frame), data.name)
 
 
 def shuffled_items(item_counts: np.ndarray, seed: int) -> np.ndarray:

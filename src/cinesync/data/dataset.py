@@ -25,13 +25,29 @@ class ItemCatalog:
     Standard columns: title (str), year (Int64, may be missing), genres (tuple[str]),
     domain ("movie" | "tv" | "other"), tags (tuple[str]), overview (str). Any extra
     columns (runtime, tmdb_id, ...) are kept as given.
+
+    What the source really said is kept apart from the defaults that fill the gaps: ``provided`` are
+    the columns the source had (default: those of ``frame``), ``described`` (n_items,) marks the items
+    it described (default: all when ``frame`` is given, none without one). An import updates only
+    those, so a ratings-only file never overwrites a title it invented from an id.
     """
 
-    def __init__(self, items: IdIndex, frame: pd.DataFrame | None = None) -> None:
+    def __init__(self, items: IdIndex, frame: pd.DataFrame | None = None, *,
+                 provided: frozenset[str] | None = None, described: np.ndarray | None = None) -> None:
         n = len(items)
         df = pd.DataFrame(index=pd.RangeIndex(n)) if frame is None else frame.reset_index(drop=True).copy()
         if len(df) != n:
             raise DataError(f"catalogue has {len(df)} rows for {n} items")
+        if provided is None:
+            provided = frozenset() if frame is None else frozenset(str(c) for c in df.columns if c != "item_id")
+        self.provided = frozenset(provided)
+        if described is None:
+            described = np.full(n, frame is not None)
+        described = np.asarray(described, bool)
+        if described.shape != (n,):
+            raise DataError(f"catalogue 'described' mask has shape {described.shape} for {n} items")
+        described.flags.writeable = False
+        self.described = described
         defaults = {
             "title": lambda: items.ids.astype(str),
             "year": lambda: pd.array([pd.NA] * n, dtype="Int64"),
@@ -101,7 +117,11 @@ class ItemCatalog:
     def take(self, idx: np.ndarray, items: IdIndex) -> ItemCatalog:
         """Catalogue restricted to rows ``idx`` (re-indexed under ``items``)."""
         df = self._df.iloc[np.asarray(idx)].drop(columns=["item_id"])
-        return ItemCatalog(items, df)
+        return ItemCatalog(items, df, provided=self.provided, described=self.described[np.asarray(idx)])
+
+    def with_frame(self, frame: pd.DataFrame) -> ItemCatalog:
+        """The same items and provenance with another metadata frame (same rows)."""
+        return ItemCatalog(self.items, frame, provided=self.provided, described=self.described)
 
 
 def _ro(a: np.ndarray | None) -> np.ndarray | None:
@@ -182,7 +202,8 @@ class Interactions:
             cat = cat.reindex(pd.Index(items.ids, dtype=object))
             if "title" in cat.columns:
                 cat["title"] = cat["title"].where(cat["title"].notna(), pd.Series(items.ids, index=cat.index))
-            item_catalog = ItemCatalog(items, cat.reset_index(drop=True))
+            described = np.isin(np.asarray(items.ids, dtype=object), cat_ids.to_numpy(dtype=object))
+            item_catalog = ItemCatalog(items, cat.reset_index(drop=True), described=described)
         else:
             items, i = IdIndex.from_values(item_values, kind="item")
             item_catalog = ItemCatalog(items)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from cinesync.errors import DataError
 from cinesync.eval import beyond, stats
 from cinesync.eval.runner import ModelResult, activity_of, evaluate, rank_split
 from cinesync.models.base import FitContext
@@ -60,7 +61,12 @@ def versions() -> dict[str, str]:
 
 
 def run_experiment(split: Any, cfg: ExperimentConfig, progress: bool = True) -> dict[str, Any]:
-    """Evaluate every model of ``cfg`` on ``split``; returns the result document."""
+    """Evaluate every model of ``cfg`` on ``split``; returns the result document. A split without test
+    interactions is an error (every metric would be empty)."""
+    if len(split.test) == 0 or len(split.train) == 0:
+        raise DataError(f"{cfg.dataset}: the {cfg.protocol} split has {len(split.train):,} training and "
+                        f"{len(split.test):,} test interactions, so there is nothing to evaluate; use more data "
+                        "(leave-one-out needs users with at least 3 interactions) or another protocol")
     popular_top = None
     if cfg.beyond:
         pop = create("pop").fit(split.train)

@@ -2,8 +2,10 @@
 
 Events get ``import_key = f"{source}:{user}:{item}:{ts}"`` and are inserted in chunks with
 ON CONFLICT DO NOTHING (SQLite and PostgreSQL alike), so importing the same data twice adds
-nothing. Items are upserted from the catalogue (metadata refreshed; an empty overview or a
-missing runtime never overwrites a known one).
+nothing. Items: new ones are inserted; an existing one is updated only in the columns its source
+actually provides (``ItemCatalog.provided``) and only for the items the source describes
+(``ItemCatalog.described``), and a missing value (no title, year, genres, overview, runtime) never
+overwrites a present one: a ratings-only file leaves the catalogue as it was.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tqdm.auto import tqdm
 
 from cinesync.data.dataset import CATALOG_COLUMNS, Interactions
+from cinesync.data.loaders.rows import CONTROL
 from cinesync.errors import DataError
 from cinesync.store.schema import Availability, Event, Item, User, utcnow
 
@@ -58,6 +61,10 @@ def _json_safe(v: Any) -> Any:
     return v if isinstance(v, (str, int, float, bool)) else str(v)
 
 
+#: columns an import may update; "extra" (the catalogue's own columns) is merged key by key
+UPDATABLE = ("title", "year", "genres", "domain", "tags", "overview", "runtime")
+
+
 def _item_rows(data: Interactions) -> list[dict[str, Any]]:
     df = data.catalog.frame
     extra_cols = [c for c in df.columns if c not in (*CATALOG_COLUMNS, "item_id", "runtime")]
@@ -75,17 +82,48 @@ def _item_rows(data: Interactions) -> list[dict[str, Any]]:
     return rows
 
 
-def _upsert_items(s: Session, data: Interactions) -> None:
-    stmt = _insert(s, Item.__table__)
-    ex = stmt.excluded
-    stmt = stmt.on_conflict_do_update(index_elements=["item_id"], set_={
-        "title": ex.title, "year": ex.year, "genres": ex.genres, "domain": ex.domain, "tags": ex.tags,
-        "overview": func.coalesce(func.nullif(ex.overview, ""), Item.__table__.c.overview),
-        "runtime": func.coalesce(ex.runtime, Item.__table__.c.runtime), "extra": ex.extra,
-    })
+def _missing(col: str, value: Any, item_id: str) -> bool:
+    """A value that says nothing: it never overwrites a present one (a title equal to the bare id is the
+    catalogue's stand-in for a source without titles)."""
+    if value is None or value == "" or value == [] or value == {}:
+        return True
+    return col == "title" and value == item_id
+
+
+def _merge(row: dict[str, Any], current: dict[str, Any], provided: frozenset[str]) -> dict[str, Any]:
+    """The columns of ``current`` (the stored item) that ``row`` (the source) changes."""
+    out: dict[str, Any] = {}
+    for col in UPDATABLE:
+        if col in provided and not _missing(col, row[col], row["item_id"]) and row[col] != current[col]:
+            out[col] = row[col]
+    if row["extra"]:
+        merged = {**(current["extra"] or {}), **row["extra"]}
+        if merged != current["extra"]:
+            out["extra"] = merged
+    return out
+
+
+def _upsert_items(s: Session, data: Interactions) -> dict[str, int]:
+    """Insert new items; update the described ones in their provided columns only. {"items_updated": n}."""
+    cat = data.catalog
+    provided = cat.provided
     rows = _item_rows(data)
+    stmt = _insert(s, Item.__table__).on_conflict_do_nothing(index_elements=["item_id"])
     for start in range(0, len(rows), CHUNK):
         s.execute(stmt, rows[start:start + CHUNK])
+    cols = [Item.__table__.c[c] for c in ("id", "item_id", *UPDATABLE, "extra")]
+    current = {r.item_id: r._asdict() for r in s.execute(select(*cols))}
+    updates = []
+    for row, described in zip(rows, cat.described.tolist(), strict=True):
+        if not described:
+            continue
+        change = _merge(row, current[row["item_id"]], provided)
+        if change:
+            updates.append((current[row["item_id"]]["id"], change))
+    table = Item.__table__
+    for pk, change in updates:
+        s.execute(table.update().where(table.c.id == pk).values(**change))
+    return {"items_updated": len(updates)}
 
 
 def _insert_users(s: Session, data: Interactions) -> None:
@@ -136,10 +174,17 @@ def import_interactions(s: Session, data: Interactions, source: str, progress: b
         too_long = [x for x in index.ids.tolist() if len(x) > limit]
         if too_long:
             raise DataError(f"{data.name}: {index.kind} id {too_long[0][:80]!r} is longer than {limit} characters")
+        odd = [x for x in index.ids.tolist() if CONTROL.search(x)]
+        if odd:
+            raise DataError(f"{data.name}: {index.kind} id {odd[0][:80]!r} holds a control character (e.g. a NUL "
+                            "byte); nothing was imported")
+    if data.rating is not None and not np.isfinite(data.rating).all():
+        bad = float(data.rating[~np.isfinite(data.rating)][0])
+        raise DataError(f"{data.name}: rating {bad} is not a finite number; nothing was imported")
     t0 = time.perf_counter()
     before = {name: _count(s, t) for name, t in (("users", User), ("items", Item), ("events", Event))}
     _insert_users(s, data)
-    _upsert_items(s, data)
+    item_counts = _upsert_items(s, data)
     user_pk = _pk_lookup(s, User.external_id, User.id, data.users.ids)[data.user]
     item_pk = _pk_lookup(s, Item.item_id, Item.id, data.items.ids)[data.item]
     ts = np.zeros(len(data), np.int64) if data.timestamp is None else data.timestamp.astype(np.int64)
@@ -159,6 +204,7 @@ def import_interactions(s: Session, data: Interactions, source: str, progress: b
         "source": source,
         "users_new": n_new["users"], "users_existing": data.n_users - n_new["users"],
         "items_new": n_new["items"], "items_existing": data.n_items - n_new["items"],
+        "items_updated": item_counts["items_updated"],
         "events_new": n_new["events"], "events_existing": len(data) - n_new["events"],
         "seconds": round(time.perf_counter() - t0, 3),
     }

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cinesync.data.history import UserState
+from cinesync.data.ratings import STARS
 from cinesync.errors import DataError, UnknownIdError
 from cinesync.store.importer import import_availability, import_interactions
 from cinesync.store.schema import EVENT_KINDS, Availability, Event, Item, ModelVersion, User
@@ -41,7 +42,9 @@ __all__ = [
     "user_state", "validate_rating",
 ]
 
-RATING_MIN, RATING_MAX, RATING_STEP = 0.5, 5.0, 0.5
+#: the scale the store, the HTTP API and the bot accept (``cinesync.data.ratings.STARS``)
+RATING_SCALE = STARS
+RATING_MIN, RATING_MAX, RATING_STEP = STARS.low, STARS.high, STARS.step
 
 
 def hash_token(token: str) -> str:
@@ -112,14 +115,8 @@ def get_item(s: Session, item_id: str) -> Item:
 
 
 def validate_rating(value: float) -> float:
-    """``value`` as float if it is 0.5..5 in steps of 0.5, else DataError (a ValueError) naming the range."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise DataError(f"rating must be a number from {RATING_MIN} to {RATING_MAX}, got {value!r}") from None
-    if not (math.isfinite(v) and RATING_MIN <= v <= RATING_MAX and (v / RATING_STEP).is_integer()):
-        raise DataError(f"rating must be {RATING_MIN}..{RATING_MAX} in steps of {RATING_STEP}, got {value!r}")
-    return v
+    """``value`` as float if it is on the store's scale (0.5..5 in steps of 0.5), else DataError naming it."""
+    return RATING_SCALE.check(value)
 
 
 def add_event(s: Session, user: User, item_id: str, kind: str, value: float | None = None,

@@ -19,7 +19,9 @@ import pandas as pd
 
 from cinesync.data.dataset import Interactions
 from cinesync.data.loaders.files import Source, read_table
+from cinesync.data.loaders.rows import BadRows, Skipped, check_ratings
 from cinesync.data.loaders.tabular import build_interactions
+from cinesync.data.ratings import TEN
 from cinesync.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,7 @@ FEEDBACK_FILES = {"ratings": "anime_ratings.dat", "history": "anime_history.dat"
 DOMAIN_OF_TYPE = {"Movie": "movie", "TV": "tv"}
 _INFO_COLUMNS = ["anime_ids", "name", "genre", "type", "episodes", "rating", "members"]
 _FEEDBACK = {"User_ID": "int64", "Anime_ID": "int64", "Feedback": "float32"}
+SCALE = TEN
 
 
 def detect(src: Source) -> str | None:
@@ -38,12 +41,14 @@ def detect(src: Source) -> str | None:
 
 
 def load_anime(path: str | os.PathLike[str], feedback: Literal["ratings", "history"] = "ratings",
-               name: str | None = None) -> Interactions:
+               name: str | None = None, bad_rows: BadRows = "error", report: list[Skipped] | None = None
+               ) -> Interactions:
     """Load the anime set from anime.zip or its extracted folder (or the folder's parent).
 
     feedback="ratings": explicit 1-10 ratings from anime_ratings.dat (default). "history": implicit
     watched events from anime_history.dat, loaded with ``rating`` None. Items listed in anime_info.dat
-    that nobody rated stay in the catalogue (extra columns: type, episodes, members).
+    that nobody rated stay in the catalogue (extra columns: type, episodes, members). Ratings must lie
+    on ``SCALE`` (1..10); ``bad_rows`` as in ``load_table``.
     """
     if feedback not in FEEDBACK_FILES:
         raise ConfigError(f"anime feedback must be one of {list(FEEDBACK_FILES)}, got {feedback!r}")
@@ -54,6 +59,8 @@ def load_anime(path: str | os.PathLike[str], feedback: Literal["ratings", "histo
         if root is None or src.find(root, wanted) is None:
             raise src.missing([INFO, wanted], f"the anime data set ({feedback})")
         df = read_table(src, root + wanted, sep="\t", required=list(_FEEDBACK), numeric=_FEEDBACK)
+        if feedback == "ratings":
+            df = check_ratings(src, root + wanted, df, "Feedback", SCALE, True, bad_rows, report)
         catalog = read_info(src, root + INFO)
     rating = df["Feedback"].to_numpy(np.float32) if feedback == "ratings" else None
     name = name or ("anime" if feedback == "ratings" else "anime-history")

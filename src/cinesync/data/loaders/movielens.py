@@ -16,7 +16,9 @@ import pandas as pd
 
 from cinesync.data.dataset import Interactions
 from cinesync.data.loaders.files import Source, read_lines, read_table
+from cinesync.data.loaders.rows import BadRows, Skipped, check_ratings
 from cinesync.data.loaders.tabular import build_interactions
+from cinesync.data.ratings import STARS
 from cinesync.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,9 @@ GENRES_100K = ("unknown", "Action", "Adventure", "Animation", "Children's", "Com
                "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller",
                "War", "Western")
 _RATINGS = {"userId": "int64", "movieId": "int64", "rating": "float32", "timestamp": "int64"}
+RATINGS_FILE = {"csv": "ratings.csv", "100k": "u.data", "dat": "ratings.dat"}
+#: every release rates on half or whole stars from 0.5 to 5 (1..5 in ml-100k / ml-1m: on this scale too)
+SCALE = STARS
 _TITLE = r"^(?P<title>.*?)\s*\((?P<year>\d{4})(?:\s*[-\x{2013}]\s*(?:\d{4})?)?\)\s*$"  # RE2 syntax
 
 
@@ -65,11 +70,13 @@ def release_name(src: Source, root: str) -> str:
 
 
 def load_movielens(path: str | os.PathLike[str], name: str | None = None, *,
-                   tmdb_path: str | os.PathLike[str] | None = None) -> Interactions:
+                   tmdb_path: str | os.PathLike[str] | None = None, bad_rows: BadRows = "error",
+                   report: list[Skipped] | None = None) -> Interactions:
     """Load a MovieLens release from a zip archive or a folder (the release folder or its parent).
 
     ``name`` (e.g. "ml-1m") fixes the expected layout; None detects it. ``tmdb_path`` joins TMDB
-    overviews + runtimes through links.csv (csv layout only).
+    overviews + runtimes through links.csv (csv layout only). Ratings must lie on ``SCALE``; a row
+    that does not fails the load (``bad_rows="error"``) or is left out and reported (``"skip"``).
     """
     t0 = time.perf_counter()
     with Source(path) as src:
@@ -84,6 +91,8 @@ def load_movielens(path: str | os.PathLike[str], name: str | None = None, *,
         name = name or release_name(src, root)
         reader = {"csv": _read_csv_layout, "100k": _read_100k, "dat": _read_dat}[layout]
         ratings, catalog = reader(src, root)
+        ratings = check_ratings(src, root + RATINGS_FILE[layout], ratings, "rating", SCALE, layout == "csv",
+                                bad_rows, report)
     if tmdb_path is not None:
         if "tmdb_id" not in catalog:
             raise DataError(f"{name} has no links.csv (tmdbId), so TMDB overviews cannot be joined")

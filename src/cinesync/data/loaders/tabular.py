@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,8 @@ from pydantic import BaseModel, ConfigDict
 from cinesync.data.dataset import Interactions, ItemCatalog
 from cinesync.data.ids import IdIndex
 from cinesync.data.loaders.files import Source, decode_text, guess_separator, read_table
+from cinesync.data.loaders.rows import BadRows, RowCheck, Skipped, check_policy, control_rows, line_mapper
+from cinesync.data.ratings import STARS, parse_scale
 from cinesync.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -22,9 +25,9 @@ class ColumnMap(BaseModel):
     """Which columns of a generic interactions file (and optional item file) mean what.
 
     ``sep`` None = detected from the header line (tab, comma, ';' or '|'). Timestamps may be integer
-    seconds or date strings (ISO 8601), converted to int seconds. Item metadata (``items_path``)
-    is joined on ``item_id`` (default: the same name as ``item``); ``genres`` are split on
-    ``genre_sep``.
+    seconds or date strings (ISO 8601), converted to int seconds. Ratings must lie on
+    ``rating_scale`` ("LOW:HIGH[:STEP]", default 0.5:5:0.5). Item metadata (``items_path``) is joined
+    on ``item_id`` (default: the same name as ``item``); ``genres`` are split on ``genre_sep``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -33,6 +36,7 @@ class ColumnMap(BaseModel):
     item: str = "item"
     rating: str | None = None
     timestamp: str | None = None
+    rating_scale: str | None = None
     sep: str | None = None
     items_path: str | None = None
     items_sep: str | None = None
@@ -68,7 +72,8 @@ def build_interactions(user: np.ndarray, item: np.ndarray, rating: np.ndarray | 
         frame = frame.reindex(pd.Index(items.ids, dtype=object))
         if "title" in frame.columns:
             frame["title"] = frame["title"].where(frame["title"].notna(), pd.Series(items.ids, index=frame.index))
-        cat = ItemCatalog(items, frame.reset_index(drop=True))
+        described = np.isin(np.asarray(items.ids, dtype=object), cat_ids.to_numpy(dtype=object))
+        cat = ItemCatalog(items, frame.reset_index(drop=True), described=described)
     return Interactions(users, items, u_codes.astype(np.int32), i_codes.astype(np.int32), rating, timestamp,
                         cat, name=name)
 
@@ -77,27 +82,42 @@ def _as_str(values: object) -> list[str]:
     return [str(x) for x in np.asarray(values, dtype=object)]
 
 
-def to_seconds(col: pd.Series, label: str, line_offset: int = 2) -> np.ndarray:
-    """Timestamps as int64 seconds: ints kept, datetimes / ISO strings converted (UTC)."""
+def shown(value: object) -> str:
+    """A cell as a message shows it: text quoted, numbers plain."""
+    return repr(value) if isinstance(value, str) else f"{float(value):g}"  # type: ignore[arg-type]
+
+
+def to_seconds(col: pd.Series, check: RowCheck | None = None, label: str = "", line_offset: int = 2) -> np.ndarray:
+    """Timestamps as int64 seconds: integers (or integer strings) kept, datetimes / ISO 8601 strings converted
+    (UTC). A value that is neither is a bad row of ``check`` (0 in the result); without ``check`` it raises."""
     if pd.api.types.is_integer_dtype(col):
         return col.to_numpy(np.int64)
-    if pd.api.types.is_float_dtype(col):
-        nan = np.flatnonzero(col.isna().to_numpy())
-        if len(nan):
-            raise DataError(f"{label}: missing timestamp at line {int(nan[0]) + line_offset}")
-        return np.floor(col.to_numpy()).astype(np.int64)
     if pd.api.types.is_datetime64_any_dtype(col):
-        dt = col
-    else:
-        dt = pd.to_datetime(col, errors="coerce", utc=True, format="ISO8601")
-    bad = np.flatnonzero(dt.isna().to_numpy())
-    if len(bad):
-        i = int(bad[0])
-        raise DataError(f"{label}: timestamp {col.iloc[i]!r} at line {i + line_offset} is neither integer "
-                        "seconds nor an ISO 8601 date")
-    if getattr(dt.dt, "tz", None) is None:
-        dt = dt.dt.tz_localize("UTC")
-    return (dt.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[s]").astype(np.int64)).to_numpy()
+        dt = col if getattr(col.dt, "tz", None) is not None else col.dt.tz_localize("UTC")
+        return dt.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[s]").astype(np.int64).to_numpy()
+    num = pd.to_numeric(col, errors="coerce")
+    out = np.zeros(len(col), np.int64)
+    is_num = num.notna().to_numpy() & np.isfinite(num.to_numpy(np.float64, na_value=np.nan))
+    out[is_num] = np.floor(num.to_numpy(np.float64, na_value=np.nan)[is_num]).astype(np.int64)
+    rest = ~is_num & col.notna().to_numpy()
+    if rest.any():
+        dt = pd.to_datetime(col[rest].astype(str), errors="coerce", utc=True, format="ISO8601")
+        ok = dt.notna().to_numpy()
+        seconds = dt[ok].dt.tz_localize(None).astype("datetime64[s]").astype(np.int64).to_numpy()
+        idx = np.flatnonzero(rest)
+        out[idx[ok]] = seconds
+        rest[idx[ok]] = False
+    bad = rest | col.isna().to_numpy()
+    if bad.any():
+        def why(i: int) -> str:
+            v = col.iloc[i]
+            return ("missing timestamp" if pd.isna(v) else
+                    f"timestamp {v!r} is neither integer seconds nor an ISO 8601 date")
+        if check is None:
+            i = int(np.flatnonzero(bad)[0])
+            raise DataError(f"{label}: line {i + line_offset}: {why(i)}")
+        check.add(bad, why)
+    return out
 
 
 def _detect_sep(src: Source, member: str, sep: str | None) -> str:
@@ -111,9 +131,11 @@ def _detect_sep(src: Source, member: str, sep: str | None) -> str:
     return "\t" if Path(member).suffix.lower() in (".tsv", ".dat", ".tab") else ","
 
 
-def _read(path: Path, sep: str | None, required: list[str], optional: list[str], numeric: dict[str, str],
-          text: list[str]) -> tuple[pd.DataFrame, str]:
-    """Read a CSV/TSV or Parquet file with checks; returns (frame, label)."""
+def _read(path: Path, sep: str | None, required: list[str], optional: list[str], text: list[str]
+          ) -> tuple[pd.DataFrame, str, Callable[[np.ndarray], np.ndarray], str]:
+    """Read a CSV/TSV or Parquet file; returns (frame, label, row -> line/row number, "line" | "row").
+
+    Columns in ``text`` are read as strings from a CSV (their values are checked by the caller)."""
     if not path.is_file():
         raise DataError(f"{path}: no such file" + (" (it is a folder; pass the table file)" if path.is_dir() else ""))
     if path.suffix.lower() in (".parquet", ".pq"):
@@ -127,48 +149,70 @@ def _read(path: Path, sep: str | None, required: list[str], optional: list[str],
         if missing:
             raise DataError(f"{path}: missing column(s) {missing}; found {names}")
         df = pd.read_parquet(path, columns=required + [c for c in optional if c in names])
-        for c in numeric:
-            if c in df and not pd.api.types.is_numeric_dtype(df[c]):
-                vals = pd.to_numeric(df[c], errors="coerce")
-                i = int(np.flatnonzero(vals.isna().to_numpy())[0])
-                raise DataError(f"{path}: non-numeric value {df[c].iloc[i]!r} in column {c!r} at row {i + 1}")
-            if c in df and df[c].isna().any():
-                i = int(np.flatnonzero(df[c].isna().to_numpy())[0])
-                raise DataError(f"{path}: missing value in column {c!r} at row {i + 1}")
-        return df, str(path)
+        return df, str(path), lambda rows: np.asarray(rows, np.int64) + 1, "row"
     with Source(path.parent) as src:
         df = read_table(src, path.name, sep=_detect_sep(src, path.name, sep), required=required, optional=optional,
-                        numeric=numeric, text=text, usecols=True)
-        return df, src.label(path.name)
+                        text=[c for c in text if c], usecols=True)
+        label = src.label(path.name)
+    return df, label, line_mapper(path.read_bytes), "line"
 
 
-def load_table(path: str | Path, columns: ColumnMap | None = None, name: str | None = None) -> Interactions:
+def load_table(path: str | Path, columns: ColumnMap | None = None, name: str | None = None,
+               bad_rows: BadRows = "error", report: list[Skipped] | None = None) -> Interactions:
     """Interactions from a generic CSV/TSV/Parquet file described by ``columns``.
 
     Without ``columns`` the file needs ``user`` and ``item`` columns; ``rating`` and ``timestamp``
-    are used when present. Ids are kept exactly as written (read as strings).
+    are used when present (also when ``columns`` names other columns but not these two). Ids are
+    kept exactly as written (read as strings). Every row is checked (ids present and free of control
+    characters, the rating a number on the scale, the timestamp readable): ``bad_rows="error"``
+    fails on the first bad line, ``"skip"`` leaves bad rows out and appends them to ``report``.
     """
     path = Path(path).expanduser()
     t0 = time.perf_counter()
     cm = columns or ColumnMap()
-    defaults = columns is None
+    bad_rows = check_policy(bad_rows)
     required = [cm.user, cm.item] + [c for c in (cm.rating, cm.timestamp) if c]
-    optional = ["rating", "timestamp"] if defaults else []
+    # a column not named in ``columns`` is still used when the file has it under its usual name
+    optional = [c for c, given in (("rating", cm.rating), ("timestamp", cm.timestamp)) if given is None
+                and c not in required]
     if len(set(required)) != len(required):
         raise ConfigError(f"ColumnMap names a column twice: {required}")
-    numeric = {c: "float64" for c in [cm.rating, "rating" if defaults else None] if c}
-    df, label = _read(path, cm.sep, required, optional, numeric, [cm.user, cm.item])
-    rating_col = cm.rating or ("rating" if defaults and "rating" in df else None)
-    ts_col = cm.timestamp or ("timestamp" if defaults and "timestamp" in df else None)
-    for c in (cm.user, cm.item):
-        if df[c].isna().any():
-            i = int(np.flatnonzero(df[c].isna().to_numpy())[0])
-            raise DataError(f"{label}: missing {c!r} id at line {i + 2}")
-    rating = None if rating_col is None else df[rating_col].to_numpy(np.float32)
-    ts = None if ts_col is None else to_seconds(df[ts_col], label)
+    scale = parse_scale(cm.rating_scale) if cm.rating_scale else STARS
+    df, label, lines, unit = _read(path, cm.sep, required, optional, required + optional)
+    if len(df) == 0:
+        raise DataError(f"{label}: no data rows (only a header): nothing to load")
+    rating_col = cm.rating or ("rating" if "rating" in optional and "rating" in df else None)
+    ts_col = cm.timestamp or ("timestamp" if "timestamp" in optional and "timestamp" in df else None)
+    check = RowCheck(len(df), label, lines, unit)
+    for c, what in ((cm.user, "user"), (cm.item, "item")):
+        col = df[c]
+        check.add(col.isna().to_numpy() | (col.astype(str).str.strip() == "").to_numpy(),
+                  lambda i, what=what: f"missing {what} id")
+        check.add(control_rows(col), lambda i, col=col, what=what:
+                  f"{what} id {str(col.iloc[i])[:40]!r} holds a control character (e.g. a NUL byte)")
+    rating = None
+    if rating_col is not None:
+        raw = df[rating_col]
+        values = pd.to_numeric(raw, errors="coerce").to_numpy(np.float64, na_value=np.nan)
+        check.add(raw.isna().to_numpy(), lambda i: "missing rating")
+        check.add(np.isnan(values), lambda i: f"rating {shown(raw.iloc[i])} is not a number")
+        off_scale = scale.invalid(values) & ~np.isnan(values)
+        check.add(off_scale, lambda i: f"rating {shown(raw.iloc[i])} is not on the rating scale {scale}")
+        rating = values.astype(np.float32)
+    ts = None if ts_col is None else to_seconds(df[ts_col], check)
+    hint = (f" (or declare its scale with --rating-scale LOW:HIGH[:STEP]; now {scale})"
+            if rating_col and (off_scale & check.bad).any() else "")
+    keep, skipped = check.resolve(bad_rows, hint)
+    if skipped is not None:
+        if report is not None:
+            report.append(skipped)
+        if not keep.any():
+            raise DataError(f"{label}: every row is bad ({skipped}); nothing to load")
+        df = df[keep].reset_index(drop=True)
+        rating = None if rating is None else rating[keep]
+        ts = None if ts is None else ts[keep]
     catalog = _item_table(cm) if cm.items_path else None
-    data = build_interactions(df[cm.user].to_numpy(), df[cm.item].to_numpy(), rating, ts, catalog,
-                              name or path.stem)
+    data = build_interactions(df[cm.user].to_numpy(), df[cm.item].to_numpy(), rating, ts, catalog, name or path.stem)
     log.info("loaded %s in %.2fs: %r", label, time.perf_counter() - t0, data)
     return data
 
@@ -179,7 +223,7 @@ def _item_table(cm: ColumnMap) -> pd.DataFrame:
     key = cm.item_id or cm.item
     wanted = {"title": cm.title, "genres": cm.genres, "year": cm.year, "domain": cm.domain}
     required = [key] + [c for c in wanted.values() if c]
-    df, label = _read(path, cm.items_sep, required, [], {}, [c for c in required if c != cm.year])
+    df, label, _, _ = _read(path, cm.items_sep, required, [], [c for c in required if c != cm.year])
     out = pd.DataFrame({"item_id": df[key].astype(str)})
     for std, col in wanted.items():
         if col:

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 import pydantic
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictFloat
 
+from cinesync.data.ratings import STARS
 from cinesync.serving.engine.schemas import (
     BecauseItem,
     Context,
@@ -84,8 +85,8 @@ class UserProfile(BaseModel):
 # ---- ratings, feedback, watchlist -------------------------------------------------------
 class RatingIn(In):
     item_id: ItemId
-    rating: StrictFloat = Field(ge=0.5, le=5.0, multiple_of=0.5, description="0.5..5 in steps of 0.5 (a JSON "
-                                "number; true/false and strings are rejected)")
+    rating: StrictFloat = Field(ge=STARS.low, le=STARS.high, multiple_of=STARS.step,
+                                description=f"{STARS} (a JSON number; true/false and strings are rejected)")
 
 
 class RatingOut(BaseModel):
