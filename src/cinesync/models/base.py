@@ -18,15 +18,39 @@ import pydantic
 from cinesync.data.dataset import Interactions
 from cinesync.data.history import HistoryBatch
 from cinesync.errors import ConfigError, NotFittedError
+from cinesync.training.config import StrictValues
 from cinesync.training.validation import ValidationData
 
 log = logging.getLogger(__name__)
 
 
-class ModelConfig(pydantic.BaseModel):
-    """Base for model configs: typed, validated, frozen, unknown keys rejected."""
+class ModelConfig(StrictValues):
+    """Base for model configs: typed, validated, frozen, unknown keys rejected, no true/false or
+    strings read as numbers.
+
+    Every single-field rule is declared on the field (bounds, patterns, lengths), so the config's
+    JSON Schema states it. Rules between fields, which a JSON Schema cannot state, go in ``checks``;
+    they run after the fields validate, unless ``cross_field`` is False (a shape that checks only
+    what the schema says, e.g. the HTTP API's, which reports cross-field problems on the job).
+    """
 
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+    cross_field: ClassVar[bool] = True
+
+    def checks(self) -> None:
+        """Rules between fields; raise ValueError naming them. None by default."""
+
+    @pydantic.model_validator(mode="after")
+    def _cross_field(self) -> Self:
+        if self.cross_field:
+            self.checks()
+        return self
+
+    @classmethod
+    def shape(cls) -> type[Self]:
+        """This config with its field rules only (``checks`` off), under the same name."""
+        return type(cls.__name__, (cls,), {"cross_field": False, "__module__": cls.__module__,
+                                           "__doc__": cls.__doc__})
 
 
 @dataclass

@@ -55,19 +55,12 @@ class ContentConfig(ModelConfig):
 
     model_path: str | None = None
     cache_dir: str | None = None
-    fields: tuple[Field, ...] = FIELDS
+    fields: tuple[Field, ...] = pydantic.Field(FIELDS, min_length=1)
     rating_weight: Literal["none", "centered", "liked"] = "liked"
     recency_half_life: float | None = pydantic.Field(None, gt=0.0)
     popularity_weight: float = pydantic.Field(0.1, ge=0.0)
     prior_l2: float = pydantic.Field(1.0, gt=0.0)
     batch_size: int = pydantic.Field(64, ge=1)
-
-    @pydantic.field_validator("fields")
-    @classmethod
-    def _non_empty(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        if not v:
-            raise ValueError(f"fields must name at least one of {FIELDS}")
-        return v
 
 
 def popularity_prior(embeddings: np.ndarray, counts: np.ndarray, l2: float = 1.0) -> np.ndarray:

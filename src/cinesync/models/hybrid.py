@@ -34,7 +34,8 @@ class HybridConfig(ModelConfig):
     """collaborative / collaborative_config: the collaborative parent (registry name + config).
     content_config: the content parent's config (``ContentConfig``). curve, k, midpoint, slope: w(n)."""
 
-    collaborative: str = "ease"
+    collaborative: str = pydantic.Field("ease", pattern=r"^[a-z0-9_]+$",
+                                        json_schema_extra={"not": {"enum": ["hybrid", "content"]}})
     collaborative_config: dict[str, Any] = pydantic.Field(default_factory=dict)
     content_config: dict[str, Any] = pydantic.Field(default_factory=dict)
     curve: Literal["saturating", "logistic"] = "saturating"
@@ -45,9 +46,9 @@ class HybridConfig(ModelConfig):
     @pydantic.field_validator("collaborative")
     @classmethod
     def _not_self(cls, v: str) -> str:
-        if v.lower() in ("hybrid", "content"):
+        if v in ("hybrid", "content"):
             raise ValueError(f"collaborative must be a collaborative model, not {v!r}")
-        return v.lower()
+        return v
 
 
 def blend_weight(n: np.ndarray, curve: str = "saturating", k: float = 1.0, midpoint: float = 5.0,

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from cinesync.data.history import UserState
 from cinesync.serving.cache import LRU, Cache, make_cache
 from cinesync.serving.engine.engine import Engine
+from cinesync.serving.jobs import Jobs
 from cinesync.serving.lifecycle import engine_snapshot, load_served_model
 from cinesync.serving.metrics import Metrics
 from cinesync.serving.settings import Settings
@@ -104,6 +105,8 @@ class ServiceState:
         self.states = LRU(max_entries=5_000, ttl=300.0)  # f"{user_pk}:{feedback version}" -> UserState
         #: engine computations run here: few threads, so they do not fight the event loop for the GIL
         self.compute_pool = ThreadPoolExecutor(max_workers=compute_threads, thread_name_prefix="cinesync-engine")
+        #: admin trainings and imports, one at a time, off the request path
+        self.jobs = Jobs()
         self._served: Served | None = None
         self._load_lock = threading.Lock()
         self._check_lock = threading.Lock()
@@ -277,5 +280,6 @@ class ServiceState:
         """Stop the reload thread (if any) and close database connections."""
         if self._loader is not None:
             self._loader.join(timeout=30)
+        self.jobs.close()
         self.compute_pool.shutdown(wait=True)
         self.db.dispose()

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from cinesync.data.dataset import CATALOG_COLUMNS, Interactions
 from cinesync.data.loaders.rows import CONTROL
 from cinesync.errors import DataError
-from cinesync.store.schema import Availability, Event, Item, User, utcnow
+from cinesync.store.schema import ITEM_ID_LEN, USER_ID_LEN, Availability, Event, Item, User, utcnow
 
 log = logging.getLogger(__name__)
 CHUNK = 20_000
@@ -170,7 +170,7 @@ def import_interactions(s: Session, data: Interactions, source: str, progress: b
     if not source or ":" in source or len(source) > 40:
         raise DataError(f"import source must be a non-empty name of at most 40 characters without ':', "
                         f"got {source!r}")
-    for index, limit in ((data.users, 128), (data.items, 64)):
+    for index, limit in ((data.users, USER_ID_LEN), (data.items, ITEM_ID_LEN)):
         too_long = [x for x in index.ids.tolist() if len(x) > limit]
         if too_long:
             raise DataError(f"{data.name}: {index.kind} id {too_long[0][:80]!r} is longer than {limit} characters")
@@ -264,7 +264,7 @@ def _read_availability(path: Path) -> list[tuple[str, str, str, str]]:
     rows = []
     for where, *vals in raw:
         clean = []
-        for key, v, limit in zip(AVAILABILITY_FIELDS, vals, (64, 64, 8), strict=True):
+        for key, v, limit in zip(AVAILABILITY_FIELDS, vals, (ITEM_ID_LEN, 64, 8), strict=True):
             if isinstance(v, (int, float)) and not isinstance(v, bool) and key == "item_id":
                 v = str(v)
             if not isinstance(v, str) or not v.strip():

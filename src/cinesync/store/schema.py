@@ -57,13 +57,18 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+#: the longest user id / item id the store holds (the HTTP schema and the importer use the same limits)
+USER_ID_LEN = 128
+ITEM_ID_LEN = 64
+
+
 class User(Base):
     """A person (or an imported data-set user). ``token_hash`` = sha256 hex of the API token."""
 
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    external_id: Mapped[str] = mapped_column(String(128), unique=True)
+    external_id: Mapped[str] = mapped_column(String(USER_ID_LEN), unique=True)
     display_name: Mapped[str | None] = mapped_column(String(200))
     token_hash: Mapped[str | None] = mapped_column(CHAR(64), unique=True)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -82,7 +87,7 @@ class Item(Base):
     __table_args__ = (CheckConstraint(_in("domain", ITEM_DOMAINS), name="domain"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    item_id: Mapped[str] = mapped_column(String(64), unique=True)
+    item_id: Mapped[str] = mapped_column(String(ITEM_ID_LEN), unique=True)
     title: Mapped[str] = mapped_column(String(500), default="")
     year: Mapped[int | None] = mapped_column(Integer)
     genres: Mapped[list[str]] = mapped_column(JSON, default=list)

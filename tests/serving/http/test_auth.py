@@ -48,7 +48,8 @@ def test_user_cannot_touch_another_users_data(client: TestClient, method: str, p
     client.post(f"/v1/users/{b}/watchlist", json={"item_id": "i1"}, headers=hb)
     r = call(client, method, path.format(u=b), body, ha)
     assert r.status_code == 403, r.text
-    assert r.json() == {"detail": f"token does not belong to user {b!r}"}
+    assert r.json()["detail"] == f"token does not belong to user {b!r}"
+    assert r.headers["content-type"] == "application/problem+json" and r.json()["status"] == 403
     # B's data is unchanged
     assert client.get(f"/v1/users/{b}", headers=hb).json()["display_name"] == "B"
     assert [x["rating"] for x in client.get(f"/v1/users/{b}/ratings", headers=hb).json()["items"]] == [5.0]

@@ -108,4 +108,8 @@ def test_web_page_is_served_next_to_the_api(settings) -> None:  # noqa: ANN001
         assert client.get("/readyz").status_code == 200 and client.get("/docs").status_code == 200
         assert client.get("/v1/genres").json()["genres"] == ["g0", "g1", "g2", "g3"]
         r = client.get("/v1/nothing-here")
-        assert r.status_code == 404 and r.json() == {"detail": "Not Found"}
+        assert r.status_code == 404 and r.json()["detail"] == "Not Found"
+        r = client.options("/v1/users")  # an API path: the API's own 405 and Allow, not the web page's
+        assert r.status_code == 405 and r.headers["allow"] == "POST" and r.json()["status"] == 405
+        r = client.delete("/v1/genres")
+        assert r.status_code == 405 and r.headers["allow"] == "GET"

@@ -34,7 +34,10 @@ def test_ratings_roundtrip(client: TestClient) -> None:
     assert [(x["item_id"], x["rating"], x["title"]) for x in r.json()["items"]] == [
         ("i4", 2.0, "Item 4"), ("i8", 3.0, "Item 8")]  # newest first
     r = client.post(f"/v1/users/{uid}/ratings", json={"item_id": 8, "rating": 3}, headers=h)
-    assert r.status_code == 404 and r.json()["detail"] == "unknown item id '8'"  # numbers are read as ids
+    assert r.status_code == 409 and r.json()["detail"] == "body field item_id: unknown item id '8'"  # ints are ids
+    for bad in (8.5, True, ["i4"]):
+        r = client.post(f"/v1/users/{uid}/ratings", json={"item_id": bad, "rating": 3}, headers=h)
+        assert r.status_code == 422 and "must be a string (or an integer id)" in r.json()["detail"]
     assert client.get(f"/v1/users/{uid}", headers=h).json()["n_ratings"] == 2
 
     assert client.delete(f"/v1/users/{uid}/ratings/i4", headers=h).status_code == 204

@@ -74,11 +74,9 @@ class BERT4RecConfig(NeuralConfig):
     patience: int | None = pydantic.Field(20, ge=1)
     batch_size: int = pydantic.Field(64, ge=1)
 
-    @pydantic.model_validator(mode="after")
-    def _heads_divide_hidden(self) -> BERT4RecConfig:
+    def checks(self) -> None:
         if self.hidden % self.heads:
             raise ValueError(f"hidden={self.hidden} must be divisible by heads={self.heads}")
-        return self
 
 
 @cache

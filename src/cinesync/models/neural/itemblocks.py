@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pydantic
@@ -25,6 +25,11 @@ from cinesync.models.neural.towers import FIXED_BLOCKS, VECTOR_PREFIX, block_key
 log = logging.getLogger(__name__)
 
 VECTOR_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+#: a ``vectors`` key / one entry of ``blocks``, as declared in the config's schema
+VectorName = Annotated[str, pydantic.StringConstraints(pattern=VECTOR_NAME.pattern)]
+#: (``check_blocks`` enforces the pattern, with a message naming the choices)
+BlockName = Annotated[str, pydantic.WithJsonSchema(
+    {"type": "string", "pattern": rf"^(?:{'|'.join(FIXED_BLOCKS)}|{VECTOR_PREFIX}[A-Za-z0-9_-]+)$"})]
 DEFAULT_BLOCKS = ("id", "meta")
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from functools import cache
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import numpy as np
 import pydantic
@@ -50,7 +50,7 @@ class MultVAEConfig(NeuralConfig):
     and ``patience`` are sized for the small MovieLens sets (few batches per epoch).
     """
 
-    hidden: tuple[int, ...] = ()
+    hidden: tuple[Annotated[int, pydantic.Field(ge=1)], ...] = ()
     latent: int = pydantic.Field(400, ge=1)
     dropout: float = pydantic.Field(0.5, ge=0.0, lt=1.0)
     variational: bool = True
@@ -62,13 +62,6 @@ class MultVAEConfig(NeuralConfig):
     schedule: Literal["cosine", "onecycle", "constant"] = "constant"
     grad_clip: float | None = pydantic.Field(None, gt=0.0)
     patience: int | None = pydantic.Field(20, ge=1)
-
-    @pydantic.field_validator("hidden")
-    @classmethod
-    def _positive_hidden(cls, v: tuple[int, ...]) -> tuple[int, ...]:
-        if any(h < 1 for h in v):
-            raise ValueError(f"hidden sizes must be >= 1, got {v}")
-        return v
 
 
 @cache

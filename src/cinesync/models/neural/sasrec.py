@@ -75,13 +75,11 @@ class SASRecConfig(NeuralConfig):
     patience: int | None = pydantic.Field(3, ge=1)
     eval_every: int = pydantic.Field(2, ge=1)
 
-    @pydantic.model_validator(mode="after")
-    def _heads_divide_hidden(self) -> SASRecConfig:
+    def checks(self) -> None:
         if self.hidden % self.heads:
             raise ValueError(f"hidden={self.hidden} must be divisible by heads={self.heads}")
         if self.positions == "rope" and (self.hidden // self.heads) % 2:
             raise ValueError("rotary positions need an even head size (hidden / heads)")
-        return self
 
 
 @cache

@@ -45,7 +45,9 @@ from cinesync.errors import NotFittedError
 from cinesync.models.base import FitContext
 from cinesync.models.neural.common import NeuralConfig, TorchRecommender, module_device
 from cinesync.models.neural.itemblocks import (
+    BlockName,
     VectorFile,
+    VectorName,
     block_inputs,
     check_block_config,
     check_blocks,
@@ -83,12 +85,14 @@ class TwoTowerConfig(NeuralConfig):
     hard_pool: int = pydantic.Field(100, ge=1)  # mined from the user's top-N unseen items
     contrastive_weight: float = pydantic.Field(0.0, ge=0.0)  # InfoNCE weight on the user tower (0 = off)
     augment_drop: float = pydantic.Field(0.3, ge=0.0, lt=1.0)  # item-drop rate of the contrastive views
-    blocks: list[str] | None = None  # item tower blocks: id, meta, text, vectors:NAME (None: id + meta [+ text])
+    # item tower blocks: id, meta, text, vectors:NAME, each once (None: id + meta [+ text])
+    blocks: list[BlockName] | None = pydantic.Field(None, json_schema_extra={"minItems": 1, "uniqueItems": True})
     fusion: Literal["sum", "concat", "gate", "attention"] = "sum"  # how the projected blocks combine (see ``towers``)
     text_vectors: str | None = None  # .npy (n_items, d) aligned to item indices; or FitContext.item_vectors
     text_model: str | None = None  # sentence-transformers folder for "text" without given vectors (None: default)
     text_cache_dir: str | None = None  # embedding cache for the encoder (None: its default)
-    vectors: dict[str, VectorFile] = pydantic.Field(default_factory=dict)  # NAME -> .npy + ids file
+    vectors: dict[VectorName, VectorFile] = pydantic.Field(  # NAME -> .npy + ids file
+        default_factory=dict, json_schema_extra={"additionalProperties": False})
     epochs: int = pydantic.Field(30, ge=1)
     lr: float = pydantic.Field(3e-3, gt=0.0)
     batch_size: int = pydantic.Field(64, ge=2)  # rows (user, part) per batch; targets per batch vary
@@ -98,10 +102,8 @@ class TwoTowerConfig(NeuralConfig):
     def _known_blocks(cls, blocks: list[str] | None) -> list[str] | None:
         return check_blocks(blocks)
 
-    @pydantic.model_validator(mode="after")
-    def _blocks_have_inputs(self) -> TwoTowerConfig:
+    def checks(self) -> None:
         check_block_config(self)
-        return self
 
 
 class _Epoch(NamedTuple):

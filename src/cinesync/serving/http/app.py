@@ -15,6 +15,8 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cinesync.serving.cache import Cache
 from cinesync.serving.http import errors as api_errors
@@ -31,8 +33,40 @@ DESCRIPTION = """Movie & TV recommendations that learn from every rating immedia
 Sign up with `POST /v1/users` (returns a user id and a token), then send
 `Authorization: Bearer <token>` on every `/v1/users/{user_id}/...` call.
 Catalogue endpoints (search, items, trending, hidden gems, genres, onboarding) need no token.
-Errors are JSON: `{"detail": "<what was wrong>"}`.
+Errors are RFC 9457 problem documents (`application/problem+json`): `{"type", "title", "status",
+"detail": "<what was wrong>", "instance"}`.
 """
+
+
+class WebPage:
+    """The web page's files under /, but never for a path the API serves: a method the API does not allow
+    there gets 405 with the API's own Allow header (the static files would answer with theirs)."""
+
+    def __init__(self, api: FastAPI, files: ASGIApp) -> None:
+        self.api = api
+        self.files = files
+
+    def allowed(self, scope: Scope) -> set[str]:
+        """The methods some API route serves at this request's path (empty: not an API path)."""
+        methods: set[str] = set()
+        for route in self.api.router.routes:
+            if getattr(route, "app", None) is self:
+                continue
+            for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+                if method not in methods and route.matches({**scope, "method": method})[0] == Match.FULL:
+                    methods.add(method)
+        return methods
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            allowed = self.allowed(scope)
+            if allowed:
+                allow = ", ".join(sorted(allowed))
+                response = api_errors.problem(405, f"method {scope['method']} is not allowed here; allowed: {allow}",
+                                              {"Allow": allow}, scope.get("path"))
+                await response(scope, receive, send)
+                return
+        await self.files(scope, receive, send)
 
 
 def create_app(settings: Settings, *, cache: Cache | None = None, rec_cache: bool = True,
@@ -62,7 +96,7 @@ def create_app(settings: Settings, *, cache: Cache | None = None, rec_cache: boo
         app.include_router(module.router)
     app.add_middleware(MetricsMiddleware, metrics=svc.metrics)
     if web and (WEB_DIR / "index.html").is_file():
-        app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
+        app.mount("/", WebPage(app, StaticFiles(directory=WEB_DIR, html=True)), name="web")
     else:
         log.debug("no web page at %s; serving the API only", WEB_DIR)
     served = svc.served

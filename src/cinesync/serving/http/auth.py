@@ -15,7 +15,7 @@ from fastapi import Depends, HTTPException, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
-from cinesync.serving.http.schemas import MAX_ID, check_id
+from cinesync.serving.http.schemas import ID, MAX_ID, check_id
 from cinesync.serving.service import Principal, ServiceState
 from cinesync.store import repo
 
@@ -77,7 +77,8 @@ class Owner:
     user_id: str
 
 
-UserIdPath = Annotated[str, Path(min_length=1, max_length=MAX_ID, description="the user's id (from POST /v1/users)")]
+UserIdPath = Annotated[str, Path(min_length=1, max_length=MAX_ID, pattern=ID,
+                                  description="the user's id (from POST /v1/users)")]
 
 
 async def owner(user_id: UserIdPath, p: Caller, request: Request) -> Owner:

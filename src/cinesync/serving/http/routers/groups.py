@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException
 from cinesync.serving.engine.context import resolve
 from cinesync.serving.engine.schemas import Context, RecRequest
 from cinesync.serving.http.auth import Service
-from cinesync.serving.http.routers.common import errors, need_engine
+from cinesync.serving.http.routers.common import errors, known_genres, need_engine
 from cinesync.serving.http.schemas import GroupIn, GroupMember, GroupOut, RecItem
 from cinesync.serving.service import Principal
 
@@ -22,9 +22,14 @@ router = APIRouter(prefix="/v1/groups", tags=["groups"])
 def group_recommendations(body: GroupIn, svc: Service) -> GroupOut:
     """A fair shared list: strategy "fair" (default) evens out satisfaction, "average" maximises the mean,
     "least_misery" the least happy member's."""
-    if body.year_min is not None and body.year_max is not None and body.year_min > body.year_max:
-        raise HTTPException(422, f"body fields year_min ({body.year_min}) must be <= year_max ({body.year_max})")
     served = need_engine(svc)
+    notes: list[str] = []
+    empty = body.year_min is not None and body.year_max is not None and body.year_min > body.year_max
+    if empty:
+        notes.append(f"year_min ({body.year_min}) is after year_max ({body.year_max}): no year matches")
+    genres = known_genres(served.engine, body.genres, "genres", notes)
+    exclude_genres = known_genres(served.engine, body.exclude_genres, "exclude_genres", notes)
+    empty |= bool(body.genres) and not genres
     members: list[Principal] = []
     for n, token in enumerate(body.member_tokens):
         p = svc.principal(token.strip()) if token.strip() else None
@@ -35,9 +40,15 @@ def group_recommendations(body: GroupIn, svc: Service) -> GroupOut:
         if any(m.user_pk == p.user_pk for m in members):
             raise HTTPException(422, f"member_tokens[{n}] repeats user {p.user_id!r}: each member once")
         members.append(p)
-    req = RecRequest(k=body.k, domain=body.domain, genres=body.genres, exclude_genres=body.exclude_genres,
+    ctx = resolve(body.context or Context(), svc.clock())
+    if empty:
+        return GroupOut(items=[], members=[GroupMember(user_id=m.user_id, display_name=m.display_name,  # type: ignore[arg-type]
+                                                       mean_satisfaction=0.0) for m in members],
+                        satisfaction={m.user_id: [] for m in members}, strategy=body.strategy, notes=notes,  # type: ignore[misc]
+                        model_version=served.version_id, model=served.label)
+    req = RecRequest(k=body.k, domain=body.domain, genres=genres, exclude_genres=exclude_genres,
                      year_min=body.year_min, year_max=body.year_max, available_only=body.available_only,
-                     diversity=body.diversity, context=resolve(body.context or Context(), svc.clock()))
+                     diversity=body.diversity, context=ctx)
     states = {m.user_id: svc.user_state(m.user_pk) for m in members}  # type: ignore[arg-type]
     with svc.timed("group"):
         result = served.engine.group(states, req, body.strategy)
@@ -46,4 +57,4 @@ def group_recommendations(body: GroupIn, svc: Service) -> GroupOut:
         members=[GroupMember(user_id=m.user_id, display_name=m.display_name,  # type: ignore[arg-type]
                              mean_satisfaction=round(result.mean.get(m.user_id, 0.0), 4)) for m in members],
         satisfaction=result.satisfaction, strategy=result.strategy, context_reasons=result.context_reasons,
-        model_version=served.version_id, model=served.label)
+        notes=notes, model_version=served.version_id, model=served.label)

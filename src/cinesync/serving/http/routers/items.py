@@ -7,14 +7,24 @@ import math
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from cinesync.serving.engine.engine import Engine
 from cinesync.serving.engine.schemas import Domain
 from cinesync.serving.http.auth import Service
-from cinesync.serving.http.routers.common import errors, need_engine, split_list
-from cinesync.serving.http.schemas import MAX_ID, GenresOut, ItemDetail, ItemList, Offer, RecItem, SearchOut, check_id
+from cinesync.serving.http.routers.common import errors, known_genres, need_engine, split_list
+from cinesync.serving.http.schemas import (
+    TEXT,
+    GenresOut,
+    ItemDetail,
+    ItemList,
+    ItemPath,
+    Offer,
+    RecItem,
+    SearchOut,
+    check_id,
+)
 from cinesync.serving.service import ServiceState
 from cinesync.store import repo
 from cinesync.store.schema import Availability
@@ -22,14 +32,17 @@ from cinesync.store.schema import Availability
 router = APIRouter(prefix="/v1", tags=["catalogue"])
 K = Annotated[int, Query(ge=1, le=100, description="number of items, 1..100")]
 DomainQ = Annotated[Domain, Query(description="movie, tv or all")]
-ItemPath = Annotated[str, Path(min_length=1, max_length=MAX_ID, description="the data set's own item id")]
 
 
 @router.get("/items/search", response_model=SearchOut, responses=errors(422, 503))
-def search(svc: Service, q: Annotated[str, Query(min_length=1, max_length=200, description="title words")],
+def search(svc: Service, q: Annotated[str, Query(min_length=1, max_length=200, pattern=TEXT,
+                                                 description="title words")],
            k: K = 10, domain: DomainQ = "all") -> SearchOut:
     """Fuzzy title search ("matrix", "the godfather 1972", typos welcome)."""
     served = need_engine(svc)
+    if not any(ch.isalnum() for ch in q):
+        return SearchOut(items=[], notes=[f"search query {q[:40]!r} has no letters or digits: nothing to match"],
+                         model_version=served.version_id, model=served.label)
     with svc.timed("search"):
         hits = served.engine.search(q, k, domain)
     return SearchOut(items=hits, model_version=served.version_id, model=served.label)
@@ -93,12 +106,16 @@ def genres(svc: Service) -> GenresOut:
 
 @router.get("/onboarding", response_model=ItemList, responses=errors(422, 503))
 def onboarding(svc: Service,
-               genres: Annotated[str | None, Query(max_length=2000, description="comma-separated genres, e.g. "
-                                                   "Drama,Comedy (empty: all)")] = None,
+               genres: Annotated[str | None, Query(max_length=2000, pattern=TEXT, description="comma-separated "
+                                                   "genres, e.g. Drama,Comedy (empty: all; unknown ones are "
+                                                   "ignored)")] = None,
                k: Annotated[int, Query(ge=1, le=100, description="number of items, 1..100")] = 12,
                domain: DomainQ = "all") -> ItemList:
     """Well-known, varied titles for a new user to rate first."""
     served = need_engine(svc)
+    notes: list[str] = []
+    wanted = known_genres(served.engine, split_list(genres, "genres"), "genres", notes)
     with svc.timed("onboarding"):
-        recs = served.engine.onboarding(split_list(genres, "genres"), k, domain)
-    return ItemList(items=[RecItem.of(r) for r in recs], model_version=served.version_id, model=served.label)
+        recs = served.engine.onboarding(wanted, k, domain)
+    return ItemList(items=[RecItem.of(r) for r in recs], notes=notes, model_version=served.version_id,
+                    model=served.label)

@@ -10,21 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, HTTPException, Path, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cinesync.serving.engine.context import resolve
+from cinesync.serving.engine.engine import Engine
 from cinesync.serving.engine.schemas import Company, Context, Device, Domain, Mood, RecRequest
 from cinesync.serving.http.auth import Own, Service
-from cinesync.serving.http.routers.common import errors, json_bytes, need_engine, split_list
-from cinesync.serving.http.schemas import MAX_ID, ExplainOut, RecItem, Recommendations, check_id
+from cinesync.serving.http.routers.common import errors, json_bytes, known_genres, need_engine, split_list
+from cinesync.serving.http.schemas import TEXT, ExplainOut, ItemPath, RecItem, Recommendations, check_id
 from cinesync.serving.service import Served, ServiceState
 
 router = APIRouter(prefix="/v1/users", tags=["recommendations"])
-ItemPath = Annotated[str, Path(min_length=1, max_length=MAX_ID, description="the data set's own item id")]
 
 
 class RecQuery(BaseModel):
@@ -39,16 +39,19 @@ class RecQuery(BaseModel):
 
     k: int = Field(10, ge=1, le=100, description="number of items, 1..100")
     domain: Domain = Field("all", description="movie, tv or all")
-    genres: str | None = Field(None, max_length=2000, description="comma-separated: keep items with any of these "
-                               "genres, e.g. Drama,Comedy")
-    exclude_genres: str | None = Field(None, max_length=2000, description="comma-separated genres to drop")
-    year_min: int | None = Field(None, ge=0, le=9999)
+    genres: str | None = Field(None, max_length=2000, pattern=TEXT, description="comma-separated: keep items with "
+                               "any of these genres, e.g. Drama,Comedy (unknown genres match nothing)")
+    exclude_genres: str | None = Field(None, max_length=2000, pattern=TEXT, description="comma-separated genres "
+                                       "to drop")
+    year_min: int | None = Field(None, ge=0, le=9999, description="earliest year (a range with year_min > "
+                                 "year_max matches nothing)")
     year_max: int | None = Field(None, ge=0, le=9999)
-    exclude: str | None = Field(None, max_length=6000, description="comma-separated item ids not to recommend")
+    exclude: str | None = Field(None, max_length=6000, pattern=TEXT, description="comma-separated item ids not "
+                                "to recommend (unknown ids are ignored)")
     available_only: bool = Field(False, description="only items on the user's providers in their region")
     diversity: float = Field(0.2, ge=0.0, le=1.0, description="0 = relevance only .. 1 = most varied")
     tv_share: float | None = Field(None, ge=0.0, le=1.0, description="share of TV items in the list, 0..1 "
-                                   "(domain=all only)")
+                                   "(applies to domain=all; ignored otherwise)")
     company: Company | None = None
     mood: Mood | None = None
     device: Device | None = None
@@ -76,19 +79,33 @@ def parse_query(request: Request) -> RecQuery:
         raise RequestValidationError([{**err, "loc": ("query", *err["loc"])} for err in e.errors()]) from None
 
 
-def rec_request(q: RecQuery) -> RecRequest:
-    """The query as a RecRequest (422 naming the parameter on bad values)."""
+def rec_request(q: RecQuery, engine: Engine, notes: list[str]) -> RecRequest | None:
+    """The query as a RecRequest; None when it can match nothing (``notes`` says why, and what was ignored)."""
+    empty = False
     if q.year_min is not None and q.year_max is not None and q.year_min > q.year_max:
-        raise HTTPException(422, f"query parameters year_min ({q.year_min}) must be <= year_max ({q.year_max})")
-    if q.tv_share is not None and q.domain != "all":
-        raise HTTPException(422, f"query parameter tv_share needs domain=all, got domain={q.domain}")
-    ids = [check_id(x) for x in split_list(q.exclude, "exclude")]
+        notes.append(f"year_min ({q.year_min}) is after year_max ({q.year_max}): no year matches")
+        empty = True
+    tv_share = q.tv_share
+    if tv_share is not None and q.domain != "all":
+        notes.append(f"tv_share applies to domain=all; ignored for domain={q.domain}")
+        tv_share = None
+    asked = split_list(q.genres, "genres")
+    genres = known_genres(engine, asked, "genres", notes)
+    if asked and not genres:
+        empty = True
+    exclude_genres = known_genres(engine, split_list(q.exclude_genres, "exclude_genres"), "exclude_genres", notes)
+    asked_ids = split_list(q.exclude, "exclude")
+    ids = [x for x in asked_ids if x in engine.cat.items]
+    if len(ids) < len(asked_ids):
+        unknown = [x for x in asked_ids if x not in engine.cat.items]
+        notes.append(f"exclude: {len(unknown)} unknown item id(s) ignored, e.g. {unknown[0][:40]!r}")
     ctx = Context(hour=q.hour, weekday=q.weekday, device=q.device, company=q.company, mood=q.mood,
                   time_budget=q.time_budget)
-    return RecRequest(k=q.k, domain=q.domain, genres=split_list(q.genres, "genres"),
-                      exclude_genres=split_list(q.exclude_genres, "exclude_genres"), year_min=q.year_min,
-                      year_max=q.year_max, exclude=ids, available_only=q.available_only, diversity=q.diversity,
-                      tv_share=q.tv_share, context=ctx)
+    if empty:
+        return None
+    return RecRequest(k=q.k, domain=q.domain, genres=genres, exclude_genres=exclude_genres, year_min=q.year_min,
+                      year_max=q.year_max, exclude=ids,
+                      available_only=q.available_only, diversity=q.diversity, tv_share=tv_share, context=ctx)
 
 
 def query_key(req: RecRequest) -> str:
@@ -100,12 +117,16 @@ def query_key(req: RecRequest) -> str:
             responses=errors(401, 403, 404, 422, 503), openapi_extra={"parameters": query_parameters(RecQuery)})
 async def recommendations(who: Own, svc: Service, request: Request) -> Response:
     """The user's personal top-k, explained, reflecting every rating made so far."""
-    q = rec_request(parse_query(request))
+    query = parse_query(request)
     served = need_engine(svc)
-    req = q.model_copy(update={
-        "context": resolve(q.context, svc.clock()),
-        "exclude": [x for x in q.exclude if x in served.engine.cat.items],  # unknown ids can never be shown
-    })
+    notes: list[str] = []
+    q = rec_request(query, served.engine, notes)
+    if q is None:  # nothing can match: an empty list, and why
+        ctx = resolve(Context(hour=query.hour, weekday=query.weekday), svc.clock())
+        body = Recommendations(items=[], context=ctx, notes=notes, model_version=served.version_id,
+                               model=served.label)
+        return json_bytes(body.model_dump_json().encode(), headers={"X-Cache": "off"})
+    req = q.model_copy(update={"context": resolve(q.context, svc.clock())})
     version = svc.feedback_version(who.pk)  # read BEFORE the state (see cache.py)
     key = f"rec:{who.pk}:{served.stamp}:{version}:{query_key(req)}"
     use_cache = svc.rec_cache and version >= 0
@@ -116,19 +137,20 @@ async def recommendations(who: Own, svc: Service, request: Request) -> Response:
             return json_bytes(hit, headers={"X-Cache": "hit"})
         svc.metrics.cache_misses.labels("recommendations").inc()
     loop = asyncio.get_running_loop()
-    body = await loop.run_in_executor(svc.compute_pool, _compute, svc, served, who.pk, version, req)
+    body = await loop.run_in_executor(svc.compute_pool, _compute, svc, served, who.pk, version, req, notes)
     if use_cache:
         svc.cache.set(key, body)
     return json_bytes(body, headers={"X-Cache": "miss" if use_cache else "off"})
 
 
-def _compute(svc: ServiceState, served: Served, user_pk: int, version: int, req: RecRequest) -> bytes:
+def _compute(svc: ServiceState, served: Served, user_pk: int, version: int, req: RecRequest,
+             notes: list[str]) -> bytes:
     """Cache miss: load the user's state, run the engine, serialise (in a worker thread)."""
     state = svc.user_state(user_pk, version)
     with svc.timed("user"):
         result = served.engine.recommend_full(state, req)
     return Recommendations(items=[RecItem.of(r) for r in result.items], context=result.context,
-                           context_reasons=result.context_reasons, cold_start=result.cold_start,
+                           context_reasons=result.context_reasons, cold_start=result.cold_start, notes=notes,
                            model_version=served.version_id, model=served.label).model_dump_json().encode()
 
 

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, HTTPException, Path, Response
+from fastapi import APIRouter, Body, HTTPException, Response
 from sqlalchemy import delete, select
 
+from cinesync.errors import UnknownIdError
 from cinesync.serving.http.auth import Caller, Own, Service
 from cinesync.serving.http.routers.common import errors
 from cinesync.serving.http.schemas import (
-    MAX_ID,
     FeedbackIn,
     FeedbackOut,
     ItemBrief,
+    ItemPath,
     RatingIn,
     RatingList,
     RatingOut,
@@ -34,7 +35,6 @@ from cinesync.store import repo
 from cinesync.store.schema import Event, Item, User
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
-ItemPath = Annotated[str, Path(min_length=1, max_length=MAX_ID, description="the data set's own item id")]
 #: event kinds that do not change what the user sees (no cache invalidation needed)
 PASSIVE_KINDS = ("impression", "click")
 
@@ -50,11 +50,15 @@ def _briefs(svc: ServiceState, item_ids: list[str]) -> dict[str, ItemBrief]:
 
 
 def _event(svc: ServiceState, pk: int, item_id: str, kind: str, value: float | None = None) -> tuple[float, Item]:
-    """Record one event (404 for an unknown item), invalidate the user's cache; returns (ts, item)."""
+    """Record one event, invalidate the user's cache; returns (ts, item). An unknown item in the request
+    body is 409 Conflict (the request is well formed, but the catalogue has no such item), naming the field."""
     item_id = check_id(item_id)
-    with svc.write() as s:
-        ev = repo.add_event(s, s.get(User, pk), item_id, kind, value)
-        ts, item = ev.ts, ev.item
+    try:
+        with svc.write() as s:
+            ev = repo.add_event(s, s.get(User, pk), item_id, kind, value)
+            ts, item = ev.ts, ev.item
+    except UnknownIdError as e:
+        raise HTTPException(409, f"body field item_id: {e}") from None
     if kind not in PASSIVE_KINDS:
         svc.after_write(pk)
     return ts, item
@@ -79,6 +83,14 @@ def me(p: Caller, svc: Service) -> UserProfile:
     return _profile(svc, p.user_pk)
 
 
+@router.patch("/me", response_model=UserProfile, responses=errors(400, 401, 404, 422))
+def patch_me(p: Caller, svc: Service, body: UserPatch) -> UserProfile:
+    """Change the token's own user's display name, providers or region."""
+    if p.user_pk is None:
+        raise HTTPException(404, "the admin token belongs to no user")
+    return _patch(svc, p.user_pk, body)
+
+
 def _profile(svc: ServiceState, pk: int) -> UserProfile:
     state = svc.user_state(pk)
     with svc.read() as s:
@@ -97,17 +109,21 @@ def get_profile(who: Own, svc: Service) -> UserProfile:
 @router.patch("/{user_id}", response_model=UserProfile, responses=errors(400, 401, 403, 404, 422))
 def patch_profile(who: Own, svc: Service, body: UserPatch) -> UserProfile:
     """Change display name, streaming providers or region (omitted fields stay as they are)."""
+    return _patch(svc, who.pk, body)
+
+
+def _patch(svc: ServiceState, pk: int, body: UserPatch) -> UserProfile:
     with svc.write() as s:
-        repo.update_user(s, s.get(User, who.pk), display_name=body.display_name, region=body.region,
+        repo.update_user(s, s.get(User, pk), display_name=body.display_name, region=body.region,
                          providers=body.providers)
-    svc.after_write(who.pk)  # providers / region change what "available_only" shows
+    svc.after_write(pk)  # providers / region change what "available_only" shows
     svc.forget_principals()
-    return _profile(svc, who.pk)
+    return _profile(svc, pk)
 
 
 # ---- ratings --------------------------------------------------------------------------------
 @router.post("/{user_id}/ratings", status_code=201, response_model=RatingOut,
-             responses=errors(400, 401, 403, 404, 422))
+             responses=errors(400, 401, 403, 404, 409, 422))
 def add_rating(who: Own, svc: Service, body: RatingIn) -> RatingOut:
     """Rate an item 0.5..5 (steps of 0.5); the next recommendations reflect it at once."""
     ts, item = _event(svc, who.pk, body.item_id, "rating", body.rating)
@@ -144,7 +160,7 @@ def delete_rating(who: Own, item_id: ItemPath, svc: Service) -> Response:
 
 # ---- feedback -------------------------------------------------------------------------------
 @router.post("/{user_id}/feedback", status_code=201, response_model=FeedbackOut,
-             responses=errors(400, 401, 403, 404, 422))
+             responses=errors(400, 401, 403, 404, 409, 422))
 def feedback(who: Own, svc: Service, body: FeedbackIn) -> FeedbackOut:
     """watched (counts as liked), dislike / not_interested (never shown again), impression, click."""
     ts, item = _event(svc, who.pk, body.item_id, body.kind)
@@ -161,7 +177,7 @@ def get_watchlist(who: Own, svc: Service) -> WatchlistOut:
 
 
 @router.post("/{user_id}/watchlist", status_code=201, response_model=ItemBrief,
-             responses=errors(400, 401, 403, 404, 422))
+             responses=errors(400, 401, 403, 404, 409, 422))
 def add_watchlist(who: Own, svc: Service, body: WatchlistIn) -> ItemBrief:
     """Save an item for later."""
     _, item = _event(svc, who.pk, body.item_id, "watchlist_add")
